@@ -1,0 +1,3 @@
+from genart.cli import main
+
+main()

@@ -1,0 +1,140 @@
+"""The Python API over a trained run: `genart.load(run)` gives a Model that generates."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+
+from genart import __version__
+from genart.device import pick_device
+from genart.errors import ConfigError, GenartError
+from genart.kinds import get_kind
+from genart.models.latent import seed_latents, walk
+from genart.runs import RunDir, file_hash
+from genart.train import load_run_checkpoint
+
+MAX_N = 4096
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0-15', '3,7,9' or '0-3,10' to a list of seeds."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        m = re.fullmatch(r"(\d+)\s*-\s*(\d+)", part)
+        if m:
+            a, b = int(m.group(1)), int(m.group(2))
+            if b < a:
+                raise ConfigError(f"--seeds range {part!r} runs backwards", "write it low-high, e.g. 0-15")
+            seeds.extend(range(a, b + 1))
+        elif part.isdigit():
+            seeds.append(int(part))
+        else:
+            raise ConfigError(f"--seeds {text!r} is not a list of seeds", "write e.g. 0-15 or 3,7,9")
+    if not seeds or len(seeds) > MAX_N:
+        raise ConfigError(f"--seeds gives {len(seeds)} seeds", f"give between 1 and {MAX_N}")
+    return seeds
+
+
+class Model:
+    """A trained run, ready to generate. Image kinds turn seeds (or latents) into images."""
+
+    def __init__(self, run: RunDir, sampler: Any, info: dict[str, Any], checkpoint: Path) -> None:
+        self.run = run
+        self.sampler = sampler
+        self.info = info
+        self.checkpoint = checkpoint
+        self.checkpoint_hash = file_hash(checkpoint)
+
+    @classmethod
+    def load(cls, path: str | Path, checkpoint: str = "last", device: str = "auto") -> Model:
+        run = RunDir.open(path)
+        state, info, ckpt = load_run_checkpoint(run, checkpoint)
+        spec = get_kind(run.config.kind)
+        sampler = spec.sampler()(run.config, run.resolved, state["model"], pick_device(device))
+        return cls(run, sampler, info, ckpt)
+
+    @property
+    def kind(self) -> str:
+        return self.run.config.kind
+
+    @property
+    def classes(self) -> list[str]:
+        return list(getattr(self.sampler, "classes", []))
+
+    @property
+    def step(self) -> int:
+        return int(self.info.get("step", 0))
+
+    def provenance(self, **settings: Any) -> dict[str, Any]:
+        """What every output carries: who made it, from which weights, with which settings."""
+        return {"genart_version": __version__, "run": self.run.name, "kind": self.kind,
+                "checkpoint": self.checkpoint.name, "checkpoint_sha256": self.checkpoint_hash,
+                "step": self.step, **settings, "ai_generated": "true"}
+
+    # --- image kinds -------------------------------------------------------------------------------
+
+    def class_index(self, cls_: str | int | None) -> int | None:
+        """A class given by name or index, checked against the run's classes."""
+        if cls_ is None:
+            return None
+        names = self.classes
+        if not names:
+            raise ConfigError("--class given, but this run was not trained with classes",
+                              "train with labelled data (--labels folders, builtin:digits) to use --class")
+        if str(cls_) in names:
+            return names.index(str(cls_))
+        if str(cls_).isdigit() and int(cls_) < len(names):
+            return int(cls_)
+        raise ConfigError(f"class {cls_!r} is not one of this run's classes", f"classes: {', '.join(names[:30])}")
+
+    def latents(self, seeds: list[int], truncation: float | None = None,
+                cls_: str | int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        if truncation is not None and not 0 < truncation <= 10:
+            raise ConfigError(f"--truncation {truncation} is out of range", "use a value in (0, 10], e.g. 0.7")
+        z, y = seed_latents(seeds, self.sampler.z_dim, truncation, len(self.classes))
+        idx = self.class_index(cls_)
+        if idx is not None:
+            y = torch.full_like(y, idx)
+        return z, y
+
+    def generate_tensor(self, n: int = 16, seed: int = 0, seeds: list[int] | None = None,
+                        truncation: float | None = None, cls_: str | int | None = None) -> torch.Tensor:
+        """Images in [-1, 1], (N, C, H, W). Image k comes from seed `seed + k` (or seeds[k])."""
+        seeds = seeds if seeds is not None else list(range(seed, seed + n))
+        if not 1 <= len(seeds) <= MAX_N:
+            raise ConfigError(f"--n {len(seeds)} is out of range", f"ask for 1 to {MAX_N} images")
+        z, y = self.latents(seeds, truncation, cls_)
+        return self.sampler.render(z, y)
+
+    def generate(self, n: int = 16, seed: int = 0, seeds: list[int] | None = None,
+                 truncation: float | None = None, cls_: str | int | None = None) -> list[Image.Image]:
+        """`n` images as PIL images; the same seed always gives the same image."""
+        from genart.io.images import to_pil
+
+        return to_pil(self.generate_tensor(n, seed, seeds, truncation, cls_))
+
+    def walk_tensor(self, frames: int = 60, seed: int = 0, keys: int = 4, loop: bool = True,
+                    truncation: float | None = None, cls_: str | int | None = None) -> torch.Tensor:
+        """Frames of a smooth spherical walk through `keys` seed latents, (T, C, H, W) in [-1, 1]."""
+        if not 2 <= frames <= 2000:
+            raise ConfigError(f"--frames {frames} is out of range", "use 2 to 2000 frames")
+        if not 2 <= keys <= 64:
+            raise ConfigError(f"--keys {keys} is out of range", "use 2 to 64 key images")
+        z, y = self.latents(list(range(seed, seed + keys)), truncation, cls_)
+        path = walk(z, frames, loop)
+        if truncation is not None:
+            path = path.clamp(-truncation, truncation)
+        # the class follows the nearest key image along the walk
+        nearest = torch.cdist(path, torch.cat([z, z[:1]]) if loop else z).argmin(1) % keys
+        return self.sampler.render(path, y[nearest])
+
+
+def require_image_kind(model: Model) -> None:
+    if not hasattr(model.sampler, "render"):
+        raise GenartError(f"{model.run.name} is a {model.kind} run; this command makes images",
+                          "use it with an image run (gan, vae)")

@@ -1,0 +1,265 @@
+"""Image folders: every image under a folder, decoded once into a uint8 tensor, with a report.
+
+Broken, empty, truncated, non-image and oversized files are skipped and named; they never stop a run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from genart.errors import DataError
+
+EXTENSIONS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+MAX_PIXELS = 64_000_000  # larger images are treated as decompression bombs and skipped
+GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F", "La"}
+BACKGROUND = 255  # transparent areas and padding become white when the output has no alpha
+
+
+@dataclass
+class ImageData:
+    """Decoded images as uint8 (N, C, H, W), optional class labels, and the ingest report."""
+
+    images: torch.Tensor
+    labels: torch.Tensor | None = None
+    classes: list[str] = field(default_factory=list)
+    report: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def channels(self) -> int:
+        return int(self.images.shape[1])
+
+    @property
+    def size(self) -> int:
+        return int(self.images.shape[-1])
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+
+def _to_rgba(img: Image.Image) -> tuple[np.ndarray, bool]:
+    """Any PIL mode to an RGBA uint8 array; also says whether the source was grey."""
+    grey = img.mode in GREY_MODES or (img.mode == "P" and _palette_is_grey(img))
+    if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        a = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode != "F" and a.max() > 255 else (1.0 if img.mode == "F" and a.max() <= 1 else 255.0)
+        a = np.clip(a / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        img = Image.fromarray(a, mode="L")
+    if img.mode == "P":
+        img = img.convert("RGBA")  # applies palette transparency
+    elif img.mode == "CMYK":
+        img = img.convert("RGB")
+    if img.mode != "RGBA":
+        img = img.convert("RGBA")
+    return np.asarray(img), grey
+
+
+def _palette_is_grey(img: Image.Image) -> bool:
+    pal = img.getpalette() or []
+    rgb = np.asarray(pal[: len(pal) // 3 * 3]).reshape(-1, 3)
+    return bool(len(rgb) and (rgb == rgb[:, :1]).all())
+
+
+def _fit(img: Image.Image, size: int, fit: str) -> Image.Image:
+    if img.size == (size, size):
+        return img
+    if fit == "stretch":
+        return img.resize((size, size), Image.Resampling.LANCZOS)
+    if fit == "pad":
+        return ImageOps.pad(img, (size, size), Image.Resampling.LANCZOS, color=(0, 0, 0, 0))
+    return ImageOps.fit(img, (size, size), Image.Resampling.LANCZOS)
+
+
+def decode_image(path: Path, size: int, fit: str) -> tuple[np.ndarray, bool, bool]:
+    """Decode one file to an RGBA (size, size, 4) array. Returns (array, is_grey, has_alpha).
+
+    Raises ValueError with a short reason for anything that is not a usable image."""
+    if path.stat().st_size == 0:
+        raise ValueError("empty file")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(path) as img:
+                if img.width * img.height > MAX_PIXELS:
+                    raise ValueError(f"too large ({img.width}x{img.height} pixels; limit {MAX_PIXELS:,})")
+                img.seek(0)  # first frame of animations
+                if img.format == "JPEG":
+                    img.draft("RGB", (size * 2, size * 2))
+                img.load()
+                img = ImageOps.exif_transpose(img)
+                rgba, grey = _to_rgba(img)
+        except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+            raise ValueError(_reason(e)) from None
+        except (OSError, SyntaxError, EOFError, struct_error, ValueError, TypeError, IndexError) as e:
+            raise ValueError(_reason(e)) from None
+    pil = Image.fromarray(rgba, mode="RGBA")
+    # Resize with premultiplied alpha so transparent pixels do not bleed their colour.
+    pil = _fit(pil.convert("RGBa"), size, fit).convert("RGBA")
+    out = np.asarray(pil)
+    has_alpha = bool((out[..., 3] < 255).any())
+    if not grey:
+        rgb = out[..., :3]
+        grey = bool((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
+    return out, grey, has_alpha
+
+
+def _reason(e: BaseException) -> str:
+    if isinstance(e, UnidentifiedImageError):
+        return "not an image PIL can read (wrong extension or corrupt header)"
+    if isinstance(e, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
+        return "too large (decompression bomb guard)"
+    text = str(e).splitlines()[0] if str(e) else type(e).__name__
+    if "truncated" in text.lower() or isinstance(e, EOFError):
+        return f"truncated or corrupt ({text})"
+    return f"unreadable ({text[:120]})"
+
+
+try:  # struct.error is raised by some broken TIFF/BMP headers
+    from struct import error as struct_error
+except ImportError:  # pragma: no cover
+    struct_error = ValueError  # type: ignore[misc,assignment]
+
+
+def find_images(root: Path) -> tuple[list[Path], list[dict[str, str]], int]:
+    """Every candidate image under root (sorted), the skipped entries with reasons, and the file count.
+
+    Hidden files and folders are ignored. Symlinks are followed only when they stay inside root."""
+    root_real = root.resolve()
+    found: list[Path] = []
+    skipped: list[dict[str, str]] = []
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        d = Path(dirpath)
+        keep = []
+        for name in sorted(dirnames):
+            if name.startswith("."):
+                continue
+            p = d / name
+            if p.is_symlink():
+                total += 1
+                where = "leaves the folder" if not _inside(p, root_real) else "is a symlinked folder"
+                skipped.append({"file": _rel(p, root), "reason": f"symlink {where}; not followed"})
+                continue
+            keep.append(name)
+        dirnames[:] = keep
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            p = d / name
+            total += 1
+            if p.is_symlink() and not _inside(p, root_real):
+                skipped.append({"file": _rel(p, root), "reason": "symlink leaves the folder; not followed"})
+            elif not p.is_file():
+                skipped.append({"file": _rel(p, root), "reason": "not a regular file (broken link or device)"})
+            elif p.suffix.lower() not in EXTENSIONS:
+                skipped.append({"file": _rel(p, root), "reason": f"not an image file type ({p.suffix or 'no extension'})"})
+            else:
+                found.append(p)
+    return found, skipped, total
+
+
+def _inside(p: Path, root_real: Path) -> bool:
+    try:
+        p.resolve().relative_to(root_real)
+        return True
+    except (ValueError, OSError, RuntimeError):
+        return False
+
+
+def _rel(p: Path, root: Path) -> str:
+    try:
+        return str(p.relative_to(root))
+    except ValueError:
+        return str(p)
+
+
+def load_folder(root: str | Path, size: int, channels: str = "auto", fit: str = "crop",
+                labels: str = "none", workers: int = 4) -> ImageData:
+    """Decode every image under `root` to (N, C, size, size) uint8, skipping and reporting bad files."""
+    root = Path(root)
+    if not root.exists():
+        raise DataError(f"--data {root} does not exist", "give a folder of images or builtin:digits")
+    if root.is_file():
+        files, skipped, total = [root], [], 1
+        root = root.parent
+    else:
+        files, skipped, total = find_images(root)
+    class_of: dict[Path, str] = {}
+    if labels == "folders":
+        kept = []
+        for p in files:
+            parts = p.relative_to(root).parts
+            if len(parts) < 2:
+                skipped.append({"file": _rel(p, root), "reason": "not inside a class subfolder (--labels folders)"})
+            else:
+                class_of[p] = parts[0]
+                kept.append(p)
+        files = kept
+
+    def work(p: Path) -> tuple[Path, Any]:
+        try:
+            return p, decode_image(p, size, fit)
+        except ValueError as e:
+            return p, str(e)
+        except OSError as e:  # permission denied, vanished file, ...
+            return p, f"unreadable ({e.strerror or e})"
+
+    arrays, used, greys, alphas = [], [], [], []
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for p, res in pool.map(work, files):
+            if isinstance(res, str):
+                skipped.append({"file": _rel(p, root), "reason": res})
+                continue
+            arr, grey, alpha = res
+            arrays.append(arr)
+            used.append(p)
+            greys.append(grey)
+            alphas.append(alpha)
+    skipped.sort(key=lambda s: s["file"])
+    report: dict[str, Any] = {
+        "source": str(root), "files": total, "used": len(used), "skipped": len(skipped),
+        "skipped_files": skipped,
+    }
+    if not used:
+        why = f"; {len(skipped)} skipped, e.g. {skipped[0]['file']}: {skipped[0]['reason']}" if skipped else ""
+        raise DataError(f"no usable image in {root} ({total} files{why})",
+                        "point --data at a folder with png, jpg, webp, bmp, gif or tiff images")
+    if channels == "auto":
+        c = 4 if any(alphas) else (1 if all(greys) else 3)
+    else:
+        c = int(channels)
+    stack = np.stack(arrays)  # N, H, W, 4
+    images = torch.from_numpy(_to_channels(stack, c)).permute(0, 3, 1, 2).contiguous()
+    label_t, classes = None, []
+    if labels == "folders":
+        classes = sorted({class_of[p] for p in used})
+        index = {name: i for i, name in enumerate(classes)}
+        label_t = torch.tensor([index[class_of[p]] for p in used], dtype=torch.long)
+        report["classes"] = {name: int((label_t == i).sum()) for i, name in enumerate(classes)}
+    h = hashlib.sha256()
+    for p in used:
+        h.update(_rel(p, root).encode())
+        h.update(p.read_bytes())
+    report.update(channels=c, size=size, fit=fit, content_hash=h.hexdigest()[:16])
+    return ImageData(images=images, labels=label_t, classes=classes, report=report)
+
+
+def _to_channels(rgba: np.ndarray, c: int) -> np.ndarray:
+    """(N, H, W, 4) uint8 RGBA to (N, H, W, c): alpha composited on white when dropped."""
+    if c == 4:
+        return rgba
+    a = rgba[..., 3:4].astype(np.float32) / 255.0
+    rgb = rgba[..., :3].astype(np.float32) * a + BACKGROUND * (1 - a)
+    if c == 1:
+        rgb = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        rgb = rgb[..., None]
+    return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)

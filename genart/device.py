@@ -1,0 +1,81 @@
+"""Device, thread and precision choices, made once per process."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+import torch
+
+from genart.errors import ConfigError
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """`auto` picks cuda, then mps, then cpu; asking for one that is absent is an error."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda asked for, but no CUDA GPU is visible", "use --device auto or cpu")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ConfigError("--device mps asked for, but MPS is not available", "use --device auto or cpu")
+    return torch.device(name)
+
+
+def set_threads(n: int = 0) -> int:
+    """Set torch's intra-op threads. 0 means: OMP_NUM_THREADS if set, else one per rank under
+    torchrun, else all cores. Returns the count in force."""
+    if n <= 0:
+        if os.environ.get("OMP_NUM_THREADS", "").isdigit():
+            n = int(os.environ["OMP_NUM_THREADS"])
+        elif int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            n = 1
+        else:
+            n = os.cpu_count() or 1
+    n = max(1, n)
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
+
+
+def cpu_has_bf16() -> bool:
+    """True when the CPU has bf16 matrix instructions (AVX512-BF16 or AMX)."""
+    try:
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except AttributeError:  # older torch
+        return False
+
+
+def resolve_precision(precision: str, device: torch.device, bf16_helps: bool) -> str:
+    """`auto` gives bf16 where the hardware has it and the model is one where it measurably helps."""
+    if precision == "bf16":
+        if device.type == "cpu" and not cpu_has_bf16():
+            raise ConfigError("--precision bf16 asked for, but this CPU has no bf16 instructions",
+                              "use --precision auto or fp32")
+        return "bf16"
+    if precision == "fp32":
+        return "fp32"
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() and bf16_helps else "fp32"
+    if device.type == "cpu":
+        return "bf16" if cpu_has_bf16() and bf16_helps else "fp32"
+    return "fp32"
+
+
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """Mixed precision for the heavy work; weights and optimizer state stay fp32."""
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def fork_rng(seed: int) -> Iterator[None]:
+    """Run a block with torch's global RNG seeded, restoring the previous state afterwards."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield

@@ -1,0 +1,1 @@
+"""Writing outputs: image grids, animations, provenance."""

@@ -1,0 +1,110 @@
+"""Images out: tensors to PIL, grids, animations, and provenance in every file."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
+
+from genart.errors import GenartError
+from genart.runs import atomic_path
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """(N, C, H, W) in [-1, 1] to (N, H, W, C) uint8."""
+    x = ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5 + 0.5).to(torch.uint8)
+    return x.permute(0, 2, 3, 1).numpy()
+
+
+def to_pil(images: torch.Tensor) -> list[Image.Image]:
+    arr = to_uint8(images)
+    mode = {1: "L", 3: "RGB", 4: "RGBA"}[arr.shape[-1]]
+    return [Image.fromarray(a[..., 0] if mode == "L" else a, mode=mode) for a in arr]
+
+
+def grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> Image.Image:
+    """Tile (N, C, H, W) images in [-1, 1] into one picture with a small dark gutter."""
+    arr = to_uint8(images)
+    n, h, w, c = arr.shape
+    nrow = nrow or max(1, math.ceil(math.sqrt(n)))
+    rows = math.ceil(n / nrow)
+    fill = 0 if c != 4 else 0
+    out = np.full((rows * (h + pad) + pad, nrow * (w + pad) + pad, c), fill, dtype=np.uint8)
+    if c == 4:
+        out[..., 3] = 255
+    for i in range(n):
+        r, col = divmod(i, nrow)
+        y, x = pad + r * (h + pad), pad + col * (w + pad)
+        out[y:y + h, x:x + w] = arr[i]
+    mode = {1: "L", 3: "RGB", 4: "RGBA"}[c]
+    return Image.fromarray(out[..., 0] if c == 1 else out, mode=mode)
+
+
+def upscale(img: Image.Image, min_side: int = 256) -> Image.Image:
+    """Enlarge small pictures with nearest-neighbour so pixels stay crisp when viewed."""
+    k = max(1, min_side // max(1, min(img.size)))
+    return img.resize((img.width * k, img.height * k), Image.Resampling.NEAREST) if k > 1 else img
+
+
+def save_png(img: Image.Image, path: Path, provenance: dict[str, Any] | None = None) -> Path:
+    """Save a PNG atomically with provenance as text chunks."""
+    path = Path(path)
+    info = PngInfo()
+    for k, v in (provenance or {}).items():
+        info.add_text(f"genart:{k}" if k != "ai_generated" else "AI-generated", _text(v))
+    if provenance:
+        info.add_text("Software", f"genart {provenance.get('genart_version', '')}".strip())
+        info.add_text("Comment", "AI-generated with genart")
+    with atomic_path(path) as tmp:
+        img.save(tmp, format="PNG", pnginfo=info)
+    return path
+
+
+def _text(v: Any) -> str:
+    return v if isinstance(v, str) else json.dumps(v, default=str)
+
+
+def save_grid(images: torch.Tensor, path: Path, provenance: dict[str, Any] | None = None,
+              nrow: int | None = None) -> Path:
+    return save_png(upscale(grid(images, nrow)), path, provenance)
+
+
+def save_animation(frames: torch.Tensor, path: Path, fps: int = 24, provenance: dict[str, Any] | None = None,
+                   min_side: int = 256) -> Path:
+    """Write frames (T, C, H, W) in [-1, 1] as GIF or MP4, with a JSON provenance sidecar."""
+    import imageio.v3 as iio
+
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext not in (".gif", ".mp4"):
+        raise GenartError(f"cannot write {path.name}: animations are .gif or .mp4", "name the output walk.gif or walk.mp4")
+    pics = [np.asarray(upscale(p.convert("RGB"), min_side)) for p in to_pil(frames)]
+    with atomic_path(path) as tmp:
+        if ext == ".gif":
+            iio.imwrite(tmp, pics, extension=".gif", duration=1000 / fps, loop=0)
+        else:
+            h, w = pics[0].shape[:2]
+            pics = [p[: h - h % 16, : w - w % 16] for p in pics]  # codec-friendly size
+            iio.imwrite(tmp, pics, plugin="FFMPEG", fps=fps, macro_block_size=16)
+    if provenance is not None:
+        write_sidecar(path, provenance)
+    return path
+
+
+def write_sidecar(path: Path, provenance: dict[str, Any]) -> Path:
+    from genart.runs import write_json
+
+    side = Path(str(path) + ".json")
+    write_json(side, {"file": Path(path).name, **provenance})
+    return side
+
+
+def read_png_text(path: Path) -> dict[str, str]:
+    with Image.open(path) as img:
+        return dict(getattr(img, "text", {}) or {})

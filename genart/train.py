@@ -1,0 +1,254 @@
+"""The one training loop, for every kind.
+
+It owns the budget (--steps / --minutes), checkpoints (atomic, at least every --save-every seconds),
+resume (weights, optimizer, EMA, step, RNG), logging (metrics.jsonl, loss plot), previews, and the
+NaN guard. A kind only supplies a Trainable (see genart.models.base).
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from genart import __version__
+from genart.config import TrainConfig
+from genart.device import pick_device, resolve_precision, set_threads
+from genart.errors import RunError, TrainingDiverged
+from genart.kinds import get_kind
+from genart.runs import DATA, RunDir, load_checkpoint, prepare_run, save_checkpoint, write_json
+
+DEFAULT_MINUTES = 10.0
+
+
+def print_report(console: Console, report: dict[str, Any], limit: int = 20) -> None:
+    """The ingest report on screen: counts, then every skipped file and why (the first `limit`)."""
+    console.print(f"[bold]data[/] {report.get('source')}: {report['files']} files, {report['used']} used, "
+                  f"{report['skipped']} skipped")
+    skipped = report.get("skipped_files", [])
+    for s in skipped[:limit]:
+        console.print(f"  [yellow]skipped[/] {s['file']}: {s['reason']}", highlight=False)
+    if len(skipped) > limit:
+        console.print(f"  ... and {len(skipped) - limit} more (all listed in data.json)")
+
+
+class Trainer:
+    """Runs one kind's Trainable inside the shared loop. Use `train()` for the common case."""
+
+    def __init__(self, cfg: TrainConfig, out: str | Path, fresh: bool = False,
+                 console: Console | None = None) -> None:
+        cfg.validate()
+        self.cfg = cfg
+        self.spec = get_kind(cfg.kind)
+        self.console = console or Console(stderr=True)
+        self.run, self.resuming = prepare_run(out, cfg, fresh)
+        self.threads = set_threads(cfg.threads)
+        self.device = pick_device(cfg.device)
+        self.data = self.spec.load_data(cfg, self.run.resolved if self.resuming else {})
+        report = getattr(self.data, "report", {})
+        print_report(self.console, report)
+        write_json(self.run.path / DATA, report)
+        trainable_cls = self.spec.trainable()
+        self.precision = resolve_precision(cfg.precision, self.device, trainable_cls.bf16_helps)
+        self.run.resolved = {**self.spec.resolve(self.data), "precision": self.precision}
+        self.run.save_config()
+
+        torch.manual_seed(cfg.seed)
+        self.generator = torch.Generator().manual_seed(cfg.seed + 1)
+        self.model = trainable_cls(cfg, self.data, self.device, self.precision, self.generator)
+        self.step = 0
+        self.elapsed = 0.0  # training seconds over all sessions of this run
+        self.best: dict[str, Any] = {}
+        if self.resuming:
+            self._load(self.run.last_checkpoint)
+            self.run.truncate_metrics(self.step)
+            self.console.print(f"resuming from step {self.step} ({self.elapsed / 60:.1f} min trained so far)")
+        self._sums: dict[str, torch.Tensor] = {}
+        self._count = 0
+        self._interrupted = False
+
+    # --- checkpoints --------------------------------------------------------------------------------
+
+    def _state(self) -> dict[str, Any]:
+        rng = {"torch": torch.get_rng_state(), "data": self.generator.get_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        return {"model": self.model.state(), "rng": rng}
+
+    def _info(self) -> dict[str, Any]:
+        return {"step": self.step, "elapsed": self.elapsed, "best": self.best, "genart_version": __version__,
+                "kind": self.cfg.kind, "precision": self.precision}
+
+    def save(self, also: str | None = None) -> None:
+        state, info = self._state(), self._info()
+        _check_finite(state["model"])
+        save_checkpoint(self.run.last_checkpoint, state, info)
+        if also:
+            save_checkpoint(self.run.checkpoints / also, state, info)
+
+    def _load(self, path: Path) -> None:
+        state, info = load_checkpoint(path)
+        self.model.load_state(state["model"])
+        torch.set_rng_state(state["rng"]["torch"])
+        self.generator.set_state(state["rng"]["data"])
+        if "cuda" in state["rng"] and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
+        self.step, self.elapsed, self.best = int(info["step"]), float(info["elapsed"]), info.get("best", {})
+
+    # --- logging ------------------------------------------------------------------------------------
+
+    def _accumulate(self, losses: dict[str, torch.Tensor]) -> None:
+        for k, v in losses.items():
+            v = v.detach().float()
+            self._sums[k] = self._sums[k] + v if k in self._sums else v
+        self._count += 1
+
+    def _flush(self, rate: float) -> dict[str, float]:
+        """Sync the accumulated losses to the host (once per log interval), check them, log them."""
+        if not self._count:
+            return {}
+        values = {k: float(v) / self._count for k, v in self._sums.items()}
+        self._sums, self._count = {}, 0
+        bad = [k for k, v in values.items() if not math.isfinite(v)]
+        if bad:
+            raise TrainingDiverged(
+                f"training diverged at step {self.step}: {', '.join(bad)} became NaN or infinite; "
+                f"the last good checkpoint is kept",
+                "lower the learning rates (--lr-g/--lr-d), try --precision fp32, or resume from the checkpoint")
+        row = {"step": self.step, **{k: round(v, 6) for k, v in values.items()},
+               "steps_per_s": round(rate, 3), "elapsed_s": round(self.elapsed, 2)}
+        self.run.append_metrics([row])
+        return values
+
+    # --- the loop -----------------------------------------------------------------------------------
+
+    def fit(self) -> RunDir:
+        cfg = self.cfg
+        minutes = cfg.minutes if cfg.minutes is not None else (None if cfg.steps else DEFAULT_MINUTES)
+        max_steps = cfg.steps if cfg.steps is not None else 2**62
+        limit_s = minutes * 60 if minutes is not None else math.inf
+        if self.step >= max_steps or self.elapsed >= limit_s:
+            self.console.print(f"already trained to step {self.step}; raise --steps or --minutes to train more")
+            return self.run
+        self.console.print(f"training {cfg.kind} on {self.device.type} ({self.precision}, {self.threads} threads), "
+                           f"budget: {f'{max_steps} steps' if cfg.steps else ''}"
+                           f"{' and ' if cfg.steps and minutes else ''}{f'{minutes:g} min' if minutes else ''}")
+        old_handler = signal.signal(signal.SIGINT, self._on_sigint) if _main_thread() else None
+        last_save = time.monotonic()
+        last_log_t, last_log_step = time.monotonic(), self.step
+        values: dict[str, float] = {}
+        progress = _progress(self.console)
+        by_steps = cfg.steps is not None
+        task = progress.add_task("train", total=max_steps if by_steps else limit_s,
+                                 completed=self.step if by_steps else self.elapsed, losses="")
+        try:
+            with progress:
+                t_prev = time.monotonic()
+                while self.step < max_steps and self.elapsed < limit_s and not self._interrupted:
+                    losses = self.model.train_step(self.step)
+                    self.step += 1
+                    now = time.monotonic()
+                    self.elapsed += now - t_prev
+                    t_prev = now
+                    self._accumulate(losses)
+                    done = self.step >= max_steps or self.elapsed >= limit_s
+                    if self.step % cfg.log_every == 0 or done:
+                        rate = (self.step - last_log_step) / max(1e-9, now - last_log_t)
+                        last_log_t, last_log_step = now, self.step
+                        values = self._flush(rate)
+                        progress.update(task, completed=self.step if by_steps else self.elapsed,
+                                        losses=_fmt(values) + f"  {rate:.1f} steps/s  step {self.step}")
+                    if cfg.sample_every and (self.step % cfg.sample_every == 0 or done):
+                        self._preview(values, quiet=self.console.is_terminal)
+                    keep = bool(cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0)
+                    if now - last_save >= cfg.save_every or keep or done:
+                        self._flush(rate=0.0) if self._count else None
+                        self.save(also=f"step-{self.step:07d}.safetensors" if keep else None)
+                        last_save = time.monotonic()
+                        t_prev = last_save  # time spent saving is not training time
+            if self._interrupted:
+                self._flush(0.0)
+                self.save()
+                self.console.print(f"interrupted: saved step {self.step}; run the same command to resume")
+        finally:
+            if old_handler is not None:
+                signal.signal(signal.SIGINT, old_handler)
+        self._finish(values)
+        return self.run
+
+    def _preview(self, values: dict[str, float], quiet: bool) -> None:
+        self.run.samples.mkdir(parents=True, exist_ok=True)
+        self.model.preview(self.run.samples / f"step-{self.step:07d}")
+        figures = self.model.evaluate()
+        if figures:
+            row = {"step": self.step, **{f"eval_{k}": round(v, 6) for k, v in figures.items()}}
+            self.run.append_metrics([row])
+            val = figures.get("val_loss")
+            if val is not None and (not self.best or val < self.best["val_loss"]):
+                self.best = {"val_loss": val, "step": self.step}
+                self.save(also="best.safetensors")
+        from genart.plots import plot_metrics
+
+        plot_metrics(self.run.metrics(), self.run.path / "metrics.png", title=self.run.name)
+        if not quiet:
+            self.console.print(f"step {self.step}  {_fmt(values)}", highlight=False)
+
+    def _finish(self, values: dict[str, float]) -> None:
+        from genart.card import write_model_card
+        from genart.plots import plot_metrics
+
+        plot_metrics(self.run.metrics(), self.run.path / "metrics.png", title=self.run.name)
+        write_model_card(self.run)
+        self.console.print(f"[green]done[/]: step {self.step}, {self.elapsed / 60:.1f} min; run saved in {self.run.path}")
+
+    def _on_sigint(self, signum: int, frame: Any) -> None:
+        if self._interrupted:  # second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        self._interrupted = True
+
+
+def train(cfg: TrainConfig, out: str | Path, fresh: bool = False, console: Console | None = None) -> RunDir:
+    """Train (or resume) the run at `out` with `cfg`; returns the run directory."""
+    return Trainer(cfg, out, fresh=fresh, console=console).fit()
+
+
+def _check_finite(state: dict[str, Any]) -> None:
+    from genart.runs import flatten_state
+
+    tensors, _ = flatten_state(state)
+    bad = [k for k, t in tensors.items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:
+        raise TrainingDiverged(f"training diverged: {bad[0]} became NaN or infinite; the last good checkpoint is kept",
+                               "lower the learning rates or try --precision fp32")
+
+
+def _fmt(values: dict[str, float]) -> str:
+    return "  ".join(f"{k} {v:.3f}" for k, v in values.items())
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                    TimeRemainingColumn(), TextColumn("{task.fields[losses]}"), console=console,
+                    transient=False, disable=not console.is_terminal)
+
+
+def _main_thread() -> bool:
+    import threading
+    return threading.current_thread() is threading.main_thread()
+
+
+def load_run_checkpoint(run: RunDir, which: str = "last") -> tuple[dict[str, Any], dict[str, Any], Path]:
+    """The checkpoint state of a run: `last`, `best`, or a file name under checkpoints/."""
+    path = run.last_checkpoint if which == "last" else run.checkpoints / (
+        which if which.endswith(".safetensors") else f"{which}.safetensors")
+    if not path.exists():
+        raise RunError(f"{run.path} has no checkpoint {path.name}",
+                       "train it first (genart train ...), or pick --checkpoint last")
+    state, info = load_checkpoint(path)
+    return state, info, path
