@@ -106,7 +106,7 @@ def generate(
     require_image_kind(model)
     seed_list = parse_seeds(seeds) if seeds else list(range(seed, seed + n))
     images = model.generate_tensor(seeds=seed_list, truncation=truncation, cls_=class_)
-    prov = model.provenance(seeds=_seed_text(seed_list), truncation=truncation, class_=class_)
+    prov = model.provenance(seeds=_seed_text(seed_list), truncation=truncation, **{"class": class_})
     save_grid(images, out, prov, nrow=nrow or None)
     if individual:
         individual.mkdir(parents=True, exist_ok=True)
@@ -149,7 +149,7 @@ def interpolate(
     require_image_kind(model)
     video = model.walk_tensor(frames, seed, keys, loop, truncation, class_)
     prov = model.provenance(seeds=f"{seed}-{seed + keys - 1}", frames=frames, fps=fps, loop=loop,
-                            truncation=truncation, class_=class_)
+                            truncation=truncation, **{"class": class_})
     save_animation(video, out, fps=fps, provenance=prov)
     out_console.print(f"wrote {out} ({frames} frames at {fps} fps) and {out.name}.json")
 

@@ -85,7 +85,7 @@ class ImageConfig(TrainConfig):
     size: int = 32
     channels: str = "auto"
     fit: str = "crop"
-    labels: str = "none"
+    labels: str = "auto"
 
     def validate(self) -> None:
         super().validate()

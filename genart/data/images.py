@@ -22,6 +22,7 @@ from genart.errors import DataError
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 MAX_PIXELS = 64_000_000  # larger images are treated as decompression bombs and skipped
 GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F", "La"}
+PROGRESS_FROM = 500  # show a progress bar when decoding at least this many files
 BACKGROUND = 255  # transparent areas and padding become white when the output has no alpha
 
 
@@ -215,7 +216,14 @@ def load_folder(root: str | Path, size: int, channels: str = "auto", fit: str = 
 
     arrays, used, greys, alphas = [], [], [], []
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for p, res in pool.map(work, files):
+        results = pool.map(work, files)
+        if len(files) >= PROGRESS_FROM:
+            from rich.console import Console
+            from rich.progress import track
+
+            results = track(results, total=len(files), description=f"decoding {len(files)} images", transient=True,
+                            console=Console(stderr=True))
+        for p, res in results:
             if isinstance(res, str):
                 skipped.append({"file": _rel(p, root), "reason": res})
                 continue

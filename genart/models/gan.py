@@ -19,7 +19,10 @@ from genart.device import autocast
 from genart.models.augment import diff_augment
 from genart.models.base import Trainable
 
-AUGMENT_BELOW = 5000  # --augment auto turns DiffAugment on for data sets smaller than this
+AUGMENT_BELOW = 5000  # --augment auto adapts DiffAugment's strength for data sets smaller than this
+ADA_TARGET = 0.6  # adaptive augmentation aims at E[sign(D(real))] = 0.6 (Karras et al. 2020)
+ADA_IMAGES = 100_000  # images over which the augmentation probability can go from 0 to 1
+CLASS_DIM = 32  # size of the class embedding fed to the conditional DCGAN generator
 
 
 # --- networks --------------------------------------------------------------------------------------
@@ -35,8 +38,8 @@ class MLPGenerator(nn.Module):
     def __init__(self, z_dim: int, channels: int, size: int, num_classes: int = 0) -> None:
         super().__init__()
         self.shape = (channels, size, size)
-        self.embed = nn.Embedding(num_classes, z_dim) if num_classes else None
-        dims = [z_dim, 128, 128, 1024]
+        self.embed = nn.Embedding(num_classes, CLASS_DIM) if num_classes else None
+        dims = [z_dim + (CLASS_DIM if num_classes else 0), 128, 128, 1024]
         layers: list[nn.Module] = []
         for a, b in zip(dims[:-1], dims[1:], strict=True):
             layers += [nn.Linear(a, b), nn.LeakyReLU(0.2), keras_bn(b)]
@@ -44,8 +47,8 @@ class MLPGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        if self.embed is not None and y is not None:
-            z = z * self.embed(y)
+        if self.embed is not None:
+            z = torch.cat([z, self.embed(y)], 1)
         return self.net(z).view(-1, *self.shape)
 
 
@@ -85,8 +88,9 @@ class DCGenerator(nn.Module):
         super().__init__()
         w = _widths(size, width)
         self.c0 = w[4]
-        self.embed = nn.Embedding(num_classes, z_dim) if num_classes else None
-        self.fc = nn.Sequential(nn.Linear(z_dim, 4 * 4 * w[4], bias=False), nn.BatchNorm1d(4 * 4 * w[4]), nn.ReLU(True))
+        self.embed = nn.Embedding(num_classes, CLASS_DIM) if num_classes else None
+        z_in = z_dim + (CLASS_DIM if num_classes else 0)
+        self.fc = nn.Sequential(nn.Linear(z_in, 4 * 4 * w[4], bias=False), nn.BatchNorm1d(4 * 4 * w[4]), nn.ReLU(True))
         layers: list[nn.Module] = []
         res = 4
         while res * 2 < size:
@@ -96,8 +100,8 @@ class DCGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        if self.embed is not None and y is not None:
-            z = z * self.embed(y)
+        if self.embed is not None:
+            z = torch.cat([z, self.embed(y)], 1)
         h = self.fc(z).view(z.shape[0], self.c0, 4, 4)
         return self.net(h)
 
@@ -122,7 +126,7 @@ class DCDiscriminator(nn.Module):
         h = self.body(x)
         out = self.head(h.flatten(1)).squeeze(1)
         if self.embed is not None and y is not None:
-            out = out + (self.embed(y) * h.mean((2, 3))).sum(1)
+            out = out + (self.embed(y) * h.sum((2, 3))).sum(1)
         return out
 
 
@@ -209,7 +213,10 @@ class GANTrainable(Trainable):
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=betas, foreach=not fused, fused=fused or None)
         self.images = data.images.to(device)
         self.labels = data.labels.to(device) if data.labels is not None else None
-        self.augment = cfg.augment == "on" or (cfg.augment == "auto" and len(data) < AUGMENT_BELOW)
+        # augmentation probability: 1 with --augment on; adapted from 0 with auto on small data; 0 otherwise
+        self.adaptive = cfg.augment == "auto" and len(data) < AUGMENT_BELOW
+        self.augment = cfg.augment == "on" or self.adaptive
+        self.aug_p = torch.tensor(1.0 if cfg.augment == "on" else 0.0, device=device)
 
     def _batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         idx = torch.randint(len(self.images), (self.cfg.batch,), generator=self.generator).to(self.device)
@@ -217,7 +224,17 @@ class GANTrainable(Trainable):
         return x, (self.labels[idx] if self.labels is not None else None)
 
     def _d(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
-        return self.D(diff_augment(x) if self.augment else x, y)
+        if self.augment:
+            keep = torch.rand(x.shape[0], 1, 1, 1, device=x.device) >= self.aug_p
+            x = torch.where(keep, x, diff_augment(x))
+        return self.D(x, y)
+
+    def _adapt(self, d_real: torch.Tensor) -> None:
+        """Raise the augmentation probability when D grows overconfident on real images, lower it otherwise."""
+        with torch.no_grad():
+            rt = torch.sign(d_real).mean()
+            step = self.cfg.batch / ADA_IMAGES
+            self.aug_p.add_(torch.sign(rt - ADA_TARGET) * step).clamp_(0.0, 1.0)
 
     def train_step(self, step: int) -> dict[str, torch.Tensor]:
         real, y = self._batch()
@@ -241,13 +258,18 @@ class GANTrainable(Trainable):
 
         decay = min(self.cfg.ema, (1 + step) / (10 + step))
         ema_update(self.G_ema, self.G, decay)
+        if self.adaptive:
+            self._adapt(d_real)
         with torch.no_grad():
-            return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
-                    "d_real": torch.sigmoid(d_real).mean(), "d_fake": torch.sigmoid(d_fake).mean()}
+            out = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
+                   "d_real": torch.sigmoid(d_real).mean(), "d_fake": torch.sigmoid(d_fake).mean()}
+            if self.augment:
+                out["aug_p"] = self.aug_p.clone()
+            return out
 
     def state(self) -> dict[str, Any]:
         return {"G": self.G.state_dict(), "D": self.D.state_dict(), "G_ema": self.G_ema.state_dict(),
-                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()}
+                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(), "aug_p": self.aug_p}
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.G.load_state_dict(state["G"])
@@ -255,6 +277,8 @@ class GANTrainable(Trainable):
         self.G_ema.load_state_dict(state["G_ema"])
         self.opt_g.load_state_dict(_int_keys(state["opt_g"]))
         self.opt_d.load_state_dict(_int_keys(state["opt_d"]))
+        if "aug_p" in state:
+            self.aug_p.copy_(state["aug_p"])
 
     def preview(self, path_stem: Any) -> list[Any]:
         from genart.io.images import save_grid
