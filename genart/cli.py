@@ -63,7 +63,7 @@ def train_gan(
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
     precision: Annotated[str, typer.Option(help="auto (bf16 where it helps), fp32 or bf16.")] = "auto",
     threads: Annotated[int, typer.Option(help="CPU threads (0: all cores, or OMP_NUM_THREADS).")] = 0,
-    sample_every: Annotated[int, typer.Option("--sample-every", help="Write a sample grid every N steps (0: only at the end).")] = 200,
+    sample_every: Annotated[int, typer.Option("--sample-every", help="Write a sample grid every N steps (0: at the end).")] = 200,
     save_every: Annotated[float, typer.Option("--save-every", help="Checkpoint at least every N seconds.")] = 60.0,
     checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Also keep a checkpoint every N steps.")] = 0,
     log_every: Annotated[int, typer.Option("--log-every", help="Log losses every N steps.")] = 10,

@@ -231,5 +231,4 @@ def prepare_run(path: str | Path, cfg: TrainConfig, fresh: bool = False) -> tupl
         return old, old.has_checkpoint()
     if path.exists() and any(p for p in path.iterdir() if not p.name.startswith(".")):
         raise RunError(f"--out {path} exists and is not a genart run", "choose an empty or new folder")
-    path.mkdir(parents=True, exist_ok=True)
-    return RunDir(path=path, config=cfg), False
+    return RunDir(path=path, config=cfg), False  # the folder is made when its first file is written

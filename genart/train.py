@@ -50,12 +50,12 @@ class Trainer:
         self.run, self.resuming = prepare_run(out, cfg, fresh)
         self.threads = set_threads(cfg.threads)
         self.device = pick_device(cfg.device)
+        trainable_cls = self.spec.trainable()
+        self.precision = resolve_precision(cfg.precision, self.device, trainable_cls.bf16_helps)
         self.data = self.spec.load_data(cfg, self.run.resolved if self.resuming else {})
         report = getattr(self.data, "report", {})
         print_report(self.console, report)
-        write_json(self.run.path / DATA, report)
-        trainable_cls = self.spec.trainable()
-        self.precision = resolve_precision(cfg.precision, self.device, trainable_cls.bf16_helps)
+        write_json(self.run.path / DATA, report)  # the run folder appears only once its data is usable
         self.run.resolved = {**self.spec.resolve(self.data), "precision": self.precision}
         self.run.save_config()
 
@@ -164,7 +164,7 @@ class Trainer:
                         values = self._flush(rate)
                         progress.update(task, completed=self.step if by_steps else self.elapsed,
                                         losses=_fmt(values) + f"  {rate:.1f} steps/s  step {self.step}")
-                    if cfg.sample_every and (self.step % cfg.sample_every == 0 or done):
+                    if (cfg.sample_every and self.step % cfg.sample_every == 0) or done:
                         self._preview(values, quiet=self.console.is_terminal)
                     keep = bool(cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0)
                     if now - last_save >= cfg.save_every or keep or done:
