@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from PIL import Image
 
 from genart import __version__
 from genart.device import pick_device
@@ -92,31 +91,46 @@ class Model:
             return int(cls_)
         raise ConfigError(f"class {cls_!r} is not one of this run's classes", f"classes: {', '.join(names[:30])}")
 
-    def latents(self, seeds: list[int], truncation: float | None = None,
-                cls_: str | int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def latents(self, seeds: list[int], truncation: float | None = None, cls_: str | int | None = None,
+                temperature: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Latent codes and class labels for seeds; temperature scales the codes (1: as trained)."""
         if truncation is not None and not 0 < truncation <= 10:
             raise ConfigError(f"--truncation {truncation} is out of range", "use a value in (0, 10], e.g. 0.7")
+        if temperature is not None and not 0 <= temperature <= 10:
+            raise ConfigError(f"--temperature {temperature} is out of range", "use a value in [0, 10], e.g. 0.8")
         z, y = seed_latents(seeds, self.sampler.z_dim, truncation, len(self.classes))
+        if temperature is not None:
+            z = z * temperature
         idx = self.class_index(cls_)
         if idx is not None:
             y = torch.full_like(y, idx)
         return z, y
 
     def generate_tensor(self, n: int = 16, seed: int = 0, seeds: list[int] | None = None,
-                        truncation: float | None = None, cls_: str | int | None = None) -> torch.Tensor:
+                        truncation: float | None = None, cls_: str | int | None = None,
+                        temperature: float | None = None) -> torch.Tensor:
         """Images in [-1, 1], (N, C, H, W). Image k comes from seed `seed + k` (or seeds[k])."""
         seeds = seeds if seeds is not None else list(range(seed, seed + n))
         if not 1 <= len(seeds) <= MAX_N:
             raise ConfigError(f"--n {len(seeds)} is out of range", f"ask for 1 to {MAX_N} images")
-        z, y = self.latents(seeds, truncation, cls_)
+        z, y = self.latents(seeds, truncation, cls_, temperature)
         return self.sampler.render(z, y)
 
-    def generate(self, n: int = 16, seed: int = 0, seeds: list[int] | None = None,
-                 truncation: float | None = None, cls_: str | int | None = None) -> list[Image.Image]:
-        """`n` images as PIL images; the same seed always gives the same image."""
+    def generate(self, *args: Any, **kwargs: Any) -> Any:
+        """Image kinds: `n` PIL images (the same seed always gives the same image). Other kinds: their
+        sampler's own `generate` (text: strings; music: pieces)."""
+        if not hasattr(self.sampler, "render") and hasattr(self.sampler, "generate"):
+            return self.sampler.generate(*args, **kwargs)
         from genart.io.images import to_pil
 
-        return to_pil(self.generate_tensor(n, seed, seeds, truncation, cls_))
+        return to_pil(self.generate_tensor(*args, **kwargs))
+
+    def __getattr__(self, name: str) -> Any:
+        """Kind-specific methods (a VAE's encode/decode/reconstruct, ...) come from the sampler."""
+        sampler = self.__dict__.get("sampler")
+        if sampler is not None and not name.startswith("_") and hasattr(sampler, name):
+            return getattr(sampler, name)
+        raise AttributeError(f"{type(self).__name__} of kind {self.__dict__.get('run') and self.kind!r} has no {name!r}")
 
     def walk_tensor(self, frames: int = 60, seed: int = 0, keys: int = 4, loop: bool = True,
                     truncation: float | None = None, cls_: str | int | None = None) -> torch.Tensor:

@@ -84,42 +84,41 @@ def train_gan(
 @app.command()
 def generate(
     run: Annotated[Path, typer.Argument(help="A run directory.")],
-    out: Annotated[Path, typer.Option("--out", help="The grid to write (.png).")],
-    n: Annotated[int, typer.Option(help="How many images (seeds SEED .. SEED+N-1).")] = 64,
-    seed: Annotated[int, typer.Option(help="First seed; seed k always gives the same image.")] = 0,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Output file: grid.png, poems.txt, song.mid (text: stdout when absent).")] = None,  # noqa: UP045,E501
+    n: Annotated[Optional[int], typer.Option(help="How many outputs (images: seeds SEED .. SEED+N-1; default 64 images).")] = None,  # noqa: UP045,E501
+    seed: Annotated[int, typer.Option(help="First seed; seed k always gives the same output.")] = 0,
     seeds: Annotated[Optional[str], typer.Option(help="Explicit seeds, e.g. 0-15 or 3,7,9 (overrides --n/--seed).")] = None,  # noqa: UP045,E501
-    truncation: Annotated[Optional[float], typer.Option(help="Truncate latents to +-T (e.g. 0.7): less variety, more typical images.")] = None,  # noqa: UP045,E501
-    class_: Annotated[Optional[str], typer.Option("--class", help="Class name or index (conditional runs).")] = None,  # noqa: UP045
-    individual: Annotated[Optional[Path], typer.Option(help="Also write one PNG per image into this folder.")] = None,  # noqa: UP045
+    truncation: Annotated[Optional[float], typer.Option(help="Images: truncate latents to +-T (e.g. 0.7): less variety, more typical.")] = None,  # noqa: UP045,E501
+    class_: Annotated[Optional[str], typer.Option("--class", help="Images: class name or index (conditional runs).")] = None,  # noqa: UP045
+    individual: Annotated[Optional[Path], typer.Option(help="Images: also write one PNG per image into this folder.")] = None,  # noqa: UP045
     nrow: Annotated[int, typer.Option(help="Images per grid row (0: square).")] = 0,
+    temperature: Annotated[Optional[str], typer.Option(help="Sampling temperature (text: may be a schedule 1.0,0.5,0.2).")] = None,  # noqa: UP045,E501
+    prime: Annotated[Optional[str], typer.Option(help="Text: the text to start from.")] = None,  # noqa: UP045
+    length: Annotated[Optional[int], typer.Option(help="Text: how many characters (or tokens) to generate.")] = None,  # noqa: UP045
+    top_k: Annotated[Optional[int], typer.Option("--top-k", help="Sequences: sample among the K likeliest.")] = None,  # noqa: UP045
+    top_p: Annotated[Optional[float], typer.Option("--top-p", help="Sequences: nucleus sampling mass.")] = None,  # noqa: UP045
+    stream: Annotated[bool, typer.Option("--stream", help="Text: print tokens as they come.")] = False,
+    bars: Annotated[Optional[int], typer.Option(help="Music: how many bars.")] = None,  # noqa: UP045
+    primer: Annotated[Optional[Path], typer.Option(help="Music: a MIDI file to continue.")] = None,  # noqa: UP045
+    primer_notes: Annotated[Optional[str], typer.Option("--primer-notes", help='Music: start from pitches, e.g. "60 64 67".')] = None,  # noqa: UP045,E501
+    wav: Annotated[bool, typer.Option("--wav", help="Music: also render audio.")] = False,
+    musicxml: Annotated[bool, typer.Option("--musicxml", help="Music: also write a score.")] = False,
+    soundfont: Annotated[Optional[Path], typer.Option(help="Music: render with this .sf2 through FluidSynth.")] = None,  # noqa: UP045
     checkpoint: Annotated[str, typer.Option(help="last, best, or a checkpoint file name.")] = "last",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
 ) -> None:
-    """Generate a grid of images from a trained run."""
+    """Generate new works from a trained run: images, text or music, by the run's kind."""
     import genart
-    from genart.api import parse_seeds, require_image_kind
-    from genart.io.images import save_grid, save_png, to_pil
+    from genart.generate import GenerateOptions, run_generate
 
-    if out.suffix.lower() != ".png":
-        raise GenartError(f"--out {out} should be a .png file", "name it e.g. grid.png")
+    opts = GenerateOptions(out=out, n=n, seed=seed, seeds=seeds, truncation=truncation, class_=class_,
+                           individual=individual, nrow=nrow, temperature=temperature, prime=prime, length=length,
+                           top_k=top_k, top_p=top_p, stream=stream, bars=bars, primer=primer, primer_notes=primer_notes,
+                           wav=wav, musicxml=musicxml, soundfont=soundfont)
     model = genart.load(str(run), checkpoint=checkpoint, device=device)
-    require_image_kind(model)
-    seed_list = parse_seeds(seeds) if seeds else list(range(seed, seed + n))
-    images = model.generate_tensor(seeds=seed_list, truncation=truncation, cls_=class_)
-    prov = model.provenance(seeds=_seed_text(seed_list), truncation=truncation, **{"class": class_})
-    save_grid(images, out, prov, nrow=nrow or None)
-    if individual:
-        individual.mkdir(parents=True, exist_ok=True)
-        for s, img in zip(seed_list, to_pil(images), strict=True):
-            save_png(img, individual / f"seed-{s:06d}.png", {**prov, "seed": s})
-    out_console.print(f"wrote {out} ({len(seed_list)} images, seeds {_seed_text(seed_list)})"
-                      + (f" and {len(seed_list)} files in {individual}" if individual else ""))
-
-
-def _seed_text(seeds: list[int]) -> str:
-    if seeds == list(range(seeds[0], seeds[0] + len(seeds))):
-        return f"{seeds[0]}-{seeds[-1]}" if len(seeds) > 1 else str(seeds[0])
-    return ",".join(map(str, seeds))
+    message = run_generate(model, opts)
+    if message:
+        err_console.print(message, highlight=False) if out is None else out_console.print(message, highlight=False)
 
 
 @app.command()

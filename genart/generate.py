@@ -1,0 +1,82 @@
+"""`genart generate` for every kind: one options record, one function per kind that writes the outputs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from genart.api import Model, parse_seeds, require_image_kind
+from genart.errors import GenartError
+
+
+@dataclass
+class GenerateOptions:
+    """Everything `genart generate` accepts; each kind reads the fields that concern it."""
+
+    out: Path | None = None
+    n: int | None = None
+    seed: int = 0
+    seeds: str | None = None
+    # images
+    truncation: float | None = None
+    class_: str | None = None
+    individual: Path | None = None
+    nrow: int = 0
+    # sequences (text, music)
+    temperature: str | None = None
+    prime: str | None = None
+    length: int | None = None
+    top_k: int | None = None
+    top_p: float | None = None
+    stream: bool = False
+    # music
+    bars: int | None = None
+    primer: Path | None = None
+    primer_notes: str | None = None
+    wav: bool = False
+    musicxml: bool = False
+    soundfont: Path | None = None
+
+
+def seed_text(seeds: list[int]) -> str:
+    if seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"{seeds[0]}-{seeds[-1]}" if len(seeds) > 1 else str(seeds[0])
+    return ",".join(map(str, seeds))
+
+
+def generate_images(model: Model, o: GenerateOptions) -> str:
+    """A grid PNG (and one PNG per image with --individual), provenance in each."""
+    from genart.io.images import save_grid, save_png, to_pil
+
+    require_image_kind(model)
+    if o.out is None or o.out.suffix.lower() != ".png":
+        raise GenartError(f"--out {o.out} should be a .png file" if o.out else "--out is required for images",
+                          "name it e.g. grid.png")
+    n = 64 if o.n is None else o.n
+    seed_list = parse_seeds(o.seeds) if o.seeds else list(range(o.seed, o.seed + n))
+    temperature = float(o.temperature) if o.temperature else None
+    kwargs = {"temperature": temperature} if temperature is not None else {}
+    images = model.generate_tensor(seeds=seed_list, truncation=o.truncation, cls_=o.class_, **kwargs)
+    prov = model.provenance(seeds=seed_text(seed_list), truncation=o.truncation, **{"class": o.class_}, **kwargs)
+    save_grid(images, o.out, prov, nrow=o.nrow or None)
+    if o.individual:
+        o.individual.mkdir(parents=True, exist_ok=True)
+        for s, img in zip(seed_list, to_pil(images), strict=True):
+            save_png(img, o.individual / f"seed-{s:06d}.png", {**prov, "seed": s})
+    return (f"wrote {o.out} ({len(seed_list)} images, seeds {seed_text(seed_list)})"
+            + (f" and {len(seed_list)} files in {o.individual}" if o.individual else ""))
+
+
+#: kind -> function writing that kind's outputs and returning a one-line summary
+GENERATORS: dict[str, Callable[[Model, GenerateOptions], str]] = {
+    "gan": generate_images,
+}
+
+
+def run_generate(model: Model, o: GenerateOptions) -> str:
+    try:
+        fn = GENERATORS[model.kind]
+    except KeyError:
+        raise GenartError(f"genart generate does not know {model.kind} runs yet", "update genart") from None
+    return fn(model, o)
