@@ -81,6 +81,95 @@ def train_gan(
     train(cfg, out, fresh=fresh, console=err_console)
 
 
+TextDataOpt = Annotated[str, typer.Option("--data", help="A text file, a folder (its .txt and .md files) or builtin:shakespeare.")]
+
+
+@train_app.command("text")
+def train_text(
+    data: TextDataOpt,
+    out: Out,
+    tokens: Annotated[Optional[str], typer.Option(help="char (default; any script) or bpe (a byte-level BPE trained on the data).")] = None,  # noqa: UP045,E501
+    vocab: Annotated[Optional[int], typer.Option(help="BPE vocabulary size (default 2000).")] = None,  # noqa: UP045
+    encoding: Annotated[str, typer.Option(help="Text encoding of the files (utf-8, utf-16, latin-1, cp1252, ...).")] = "utf-8",
+    val_split: Annotated[float, typer.Option("--val-split", help="Fraction of the text, at its end, held out for validation (0: none).")] = 0.1,  # noqa: E501
+    cell: Annotated[Optional[str], typer.Option(help="lstm (default) or gru.")] = None,  # noqa: UP045
+    layers: Annotated[Optional[int], typer.Option(help="Recurrent layers (default 2).")] = None,  # noqa: UP045
+    hidden: Annotated[Optional[int], typer.Option(help="Units per recurrent layer (default 256).")] = None,  # noqa: UP045
+    embed: Annotated[Optional[int], typer.Option(help="Embedding size (default 64 for char, 256 for bpe).")] = None,  # noqa: UP045
+    dropout: Annotated[float, typer.Option(help="Dropout between layers and before the head.")] = 0.0,
+    bptt: Annotated[int, typer.Option(help="Tokens per step of truncated backpropagation through time.")] = 128,
+    lr: Annotated[float, typer.Option(help="Peak AdamW learning rate (linear warm-up, then cosine decay to a tenth).")] = 2e-3,
+    warmup: Annotated[int, typer.Option(help="Warm-up steps.")] = 100,
+    weight_decay: Annotated[float, typer.Option("--weight-decay", help="AdamW weight decay of the weight matrices.")] = 0.01,
+    clip: Annotated[float, typer.Option(help="Clip the gradient norm to this (0: no clipping).")] = 1.0,
+    init_from: Annotated[Optional[str], typer.Option("--init-from", help="Fine-tune: start from this text run's weights (its network and vocabulary; new characters get fresh embeddings).")] = None,  # noqa: UP045,E501
+    batch: Annotated[int, typer.Option(help="Parallel lanes of text per step.")] = 64,
+    steps: Annotated[Optional[int], typer.Option(help="Train until this many steps in all.")] = None,  # noqa: UP045
+    minutes: Annotated[Optional[float], typer.Option(help="Train for this many minutes in all (default 10 when --steps is absent).")] = None,  # noqa: UP045,E501
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+    precision: Annotated[str, typer.Option(help="auto (bf16 where it helps), fp32 or bf16.")] = "auto",
+    threads: Annotated[int, typer.Option(help="CPU threads (0: all cores, or OMP_NUM_THREADS).")] = 0,
+    sample_every: Annotated[int, typer.Option("--sample-every", help="Write a text sample and compute the validation loss every N steps (0: at the end).")] = 250,  # noqa: E501
+    save_every: Annotated[float, typer.Option("--save-every", help="Checkpoint at least every N seconds.")] = 60.0,
+    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Also keep a checkpoint every N steps.")] = 0,
+    log_every: Annotated[int, typer.Option("--log-every", help="Log losses every N steps.")] = 10,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Delete an existing run at --out and start over.")] = False,
+) -> None:
+    """Train a recurrent text model (LSTM or GRU over characters or BPE tokens) on your text or builtin:shakespeare."""
+    from genart.config import TextConfig
+    from genart.train import train
+
+    cfg = TextConfig(data=data, tokens=tokens or "", vocab=vocab or 0, encoding=encoding, val_split=val_split, cell=cell or "",
+                     layers=layers or 0, hidden=hidden or 0, embed=embed or 0, dropout=dropout, bptt=bptt, lr=lr,
+                     warmup=warmup, weight_decay=weight_decay, clip=clip, init_from=init_from or "", batch=batch,
+                     steps=steps, minutes=minutes, seed=seed, device=device, precision=precision, threads=threads,
+                     sample_every=sample_every, save_every=save_every, checkpoint_every=checkpoint_every,
+                     log_every=log_every)
+    train(cfg, out, fresh=fresh, console=err_console)
+
+
+@train_app.command("vae")
+def train_vae(
+    data: Data,
+    out: Out,
+    size: Annotated[int, typer.Option(help="Image size: a power of two from 8 to 256.")] = 32,
+    channels: Annotated[str, typer.Option(help="auto, 1 (grey), 3 (RGB) or 4 (RGBA).")] = "auto",
+    fit: Annotated[str, typer.Option(help="Non-square images: crop (centred), pad or stretch.")] = "crop",
+    latent: Annotated[int, typer.Option(help="Latent size (units of z).")] = 64,
+    recon: Annotated[str, typer.Option(help="Reconstruction likelihood: auto (bernoulli for grey, gaussian for colour), "
+                                            "bernoulli, gaussian or l1.")] = "auto",
+    beta: Annotated[float, typer.Option(help="Weight of the KL term (beta-VAE; 1: the ELBO).")] = 1.0,
+    kl_warmup: Annotated[int, typer.Option("--kl-warmup", help="Ramp the KL weight up from 0 over this many steps.")] = 0,
+    free_bits: Annotated[float, typer.Option("--free-bits", help="Free bits: KL nats per latent unit not penalised.")] = 0.0,
+    width: Annotated[int, typer.Option(help="Base channel width of the encoder and decoder.")] = 32,
+    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-3,
+    val_split: Annotated[float, typer.Option("--val-split", help="Fraction of images held out for evaluation (0: none).")] = 0.05,
+    batch: Annotated[int, typer.Option(help="Batch size.")] = 64,
+    steps: Annotated[Optional[int], typer.Option(help="Train until this many steps in all.")] = None,  # noqa: UP045
+    minutes: Annotated[Optional[float], typer.Option(help="Train for this many minutes in all (default 10 when --steps is absent).")] = None,  # noqa: UP045,E501
+    seed: Annotated[int, typer.Option(help="Random seed (also picks the held-out images).")] = 0,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+    precision: Annotated[str, typer.Option(help="auto (bf16 where it helps), fp32 or bf16.")] = "auto",
+    threads: Annotated[int, typer.Option(help="CPU threads (0: all cores, or OMP_NUM_THREADS).")] = 0,
+    sample_every: Annotated[int, typer.Option("--sample-every", help="Every N steps write samples and reconstructions, and evaluate the held-out images (0: at the end).")] = 200,  # noqa: E501
+    save_every: Annotated[float, typer.Option("--save-every", help="Checkpoint at least every N seconds.")] = 60.0,
+    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Also keep a checkpoint every N steps.")] = 0,
+    log_every: Annotated[int, typer.Option("--log-every", help="Log losses every N steps.")] = 10,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Delete an existing run at --out and start over.")] = False,
+) -> None:
+    """Train an image VAE (encoder, decoder, latent space) on a folder of images or built-in data."""
+    from genart.config import VAEConfig
+    from genart.train import train
+
+    cfg = VAEConfig(data=data, size=size, channels=channels, fit=fit, latent=latent, recon=recon, beta=beta,
+                    kl_warmup=kl_warmup, free_bits=free_bits, width=width, lr=lr, val_split=val_split, batch=batch,
+                    steps=steps, minutes=minutes, seed=seed, device=device, precision=precision, threads=threads,
+                    sample_every=sample_every, save_every=save_every, checkpoint_every=checkpoint_every,
+                    log_every=log_every)
+    train(cfg, out, fresh=fresh, console=err_console)
+
+
 @app.command()
 def generate(
     run: Annotated[Path, typer.Argument(help="A run directory.")],
@@ -129,13 +218,16 @@ def interpolate(
     fps: Annotated[int, typer.Option(help="Frames per second.")] = 20,
     seed: Annotated[int, typer.Option(help="First seed of the key images.")] = 0,
     keys: Annotated[int, typer.Option(help="How many key images the walk passes through.")] = 4,
-    loop: Annotated[bool, typer.Option("--loop/--no-loop", help="Return to the first image.")] = True,
+    loop: Annotated[Optional[bool], typer.Option("--loop/--no-loop", help="Return to the first image (default: on for walks, off for --from/--to).")] = None,  # noqa: UP045,E501
     truncation: Annotated[Optional[float], typer.Option(help="Truncate latents to +-T.")] = None,  # noqa: UP045
     class_: Annotated[Optional[str], typer.Option("--class", help="Class name or index (conditional runs).")] = None,  # noqa: UP045
+    from_: Annotated[Optional[Path], typer.Option("--from", help="VAE: morph from this image (with --to) instead of walking the prior.")] = None,  # noqa: UP045,E501
+    to: Annotated[Optional[Path], typer.Option("--to", help="VAE: the image the morph ends on.")] = None,  # noqa: UP045
     checkpoint: Annotated[str, typer.Option(help="last, best, or a checkpoint file name.")] = "last",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
 ) -> None:
-    """Write an animation walking smoothly through latent space (spherical interpolation)."""
+    """Write an animation walking smoothly through latent space (spherical interpolation), or morphing between two
+    images (--from/--to, VAE runs)."""
     import genart
     from genart.api import require_image_kind
     from genart.io.images import save_animation
@@ -144,13 +236,78 @@ def interpolate(
         raise GenartError(f"--out {out} should end in .gif or .mp4", "name it e.g. walk.gif")
     if not 1 <= fps <= 120:
         raise GenartError(f"--fps {fps} is out of range", "use 1 to 120")
+    if (from_ is None) != (to is None):
+        raise GenartError("--from and --to go together", "give both ends of the morph, or neither to walk the prior")
     model = genart.load(str(run), checkpoint=checkpoint, device=device)
     require_image_kind(model)
+    if from_ is not None and to is not None:
+        from genart.codec import morph_file
+
+        out_console.print(morph_file(model, from_, to, out, frames, fps, bool(loop)), highlight=False, soft_wrap=True)
+        return
+    loop = True if loop is None else loop
     video = model.walk_tensor(frames, seed, keys, loop, truncation, class_)
     prov = model.provenance(seeds=f"{seed}-{seed + keys - 1}", frames=frames, fps=fps, loop=loop,
                             truncation=truncation, **{"class": class_})
     save_animation(video, out, fps=fps, provenance=prov)
     out_console.print(f"wrote {out} ({frames} frames at {fps} fps) and {out.name}.json")
+
+
+Images = Annotated[Optional[list[Path]], typer.Option("--images", help="Image files or a folder; more files may follow: --images A.png B.png")]  # noqa: UP045,E501
+EXTRA_ARGS = {"allow_extra_args": True}  # `--images A.png B.png`: the files after the first arrive as extra arguments
+
+
+@app.command(context_settings=EXTRA_ARGS)
+def reconstruct(
+    ctx: typer.Context,
+    run: Annotated[Path, typer.Argument(help="A VAE run directory.")],
+    out: Annotated[Path, typer.Option("--out", help="recon.png: the images above, their reconstructions below.")],
+    images: Images = None,
+    nrow: Annotated[int, typer.Option(help="Images per row.")] = 8,
+    checkpoint: Annotated[str, typer.Option(help="last, best, or a checkpoint file name.")] = "last",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+) -> None:
+    """Encode images and decode them again (VAE runs): what the model keeps of them."""
+    import genart
+    from genart.codec import reconstruct_files
+
+    paths = [*(images or []), *map(Path, ctx.args)]
+    model = genart.load(str(run), checkpoint=checkpoint, device=device)
+    out_console.print(reconstruct_files(model, paths, out, nrow), highlight=False, soft_wrap=True)
+
+
+@app.command(context_settings=EXTRA_ARGS)
+def encode(
+    ctx: typer.Context,
+    run: Annotated[Path, typer.Argument(help="A VAE run directory.")],
+    out: Annotated[Path, typer.Option("--out", help="z.npy: one latent code per image; names beside it in z.npy.json.")],
+    images: Images = None,
+    checkpoint: Annotated[str, typer.Option(help="last, best, or a checkpoint file name.")] = "last",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+) -> None:
+    """Compress images to latent codes (VAE runs): files in sorted name order, their names kept beside the codes."""
+    import genart
+    from genart.codec import encode_files
+
+    paths = [*(images or []), *map(Path, ctx.args)]
+    model = genart.load(str(run), checkpoint=checkpoint, device=device)
+    out_console.print(encode_files(model, paths, out), highlight=False, soft_wrap=True)
+
+
+@app.command()
+def decode(
+    run: Annotated[Path, typer.Argument(help="A VAE run directory.")],
+    latents: Annotated[Path, typer.Option("--latents", help="z.npy written by genart encode (or any (N, latent) array).")],
+    out: Annotated[Path, typer.Option("--out", help="A folder for the images (named after the encoded files when known).")],
+    checkpoint: Annotated[str, typer.Option(help="last, best, or a checkpoint file name.")] = "last",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+) -> None:
+    """Turn latent codes back into images (VAE runs): the inverse of genart encode."""
+    import genart
+    from genart.codec import decode_files
+
+    model = genart.load(str(run), checkpoint=checkpoint, device=device)
+    out_console.print(decode_files(model, latents, out), highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -211,6 +368,9 @@ def main() -> None:
 
 
 def _click_exceptions() -> tuple[type[BaseException], ...]:
-    import click
-
-    return (click.exceptions.ClickException,)
+    """Usage errors: typer bundles its own click in recent versions, older ones use click itself."""
+    try:
+        from typer._click.exceptions import ClickException
+    except ImportError:
+        from click.exceptions import ClickException
+    return (ClickException,)

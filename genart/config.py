@@ -128,7 +128,126 @@ class GANConfig(ImageConfig):
             self.z_dim = 100 if self.arch == "mlp" else 128
 
 
-CONFIGS: dict[str, type[TrainConfig]] = {"gan": GANConfig}
+@dataclass
+class VAEConfig(ImageConfig):
+    """The image VAE: a convolutional encoder and decoder whose depth follows the image size."""
+
+    kind: ClassVar[str] = "vae"
+    labels: str = "none"  # unconditional: labels are not used
+    latent: int = 64
+    recon: str = "auto"
+    beta: float = 1.0
+    kl_warmup: int = 0
+    free_bits: float = 0.0
+    width: int = 32
+    lr: float = 1e-3
+    val_split: float = 0.05
+
+    def validate(self) -> None:
+        super().validate()
+        _choice("recon", self.recon, ("auto", "bernoulli", "gaussian", "l1"))
+        _positive("latent", self.latent)
+        _positive("beta", self.beta, allow_zero=True)
+        _positive("kl_warmup", self.kl_warmup, allow_zero=True)
+        _positive("free_bits", self.free_bits, allow_zero=True)
+        _positive("width", self.width)
+        _positive("lr", self.lr)
+        if self.latent > 4096:
+            raise ConfigError(f"--latent {self.latent} is too large", "use 4096 or fewer latent units; 64 suits most runs")
+        if not 0 <= self.val_split <= 0.5:
+            raise ConfigError(f"--val-split {self.val_split} must be in [0, 0.5]",
+                              "0.05 holds out 5% of the images; 0 turns held-out evaluation off")
+
+
+@dataclass
+class TextConfig(TrainConfig):
+    """Text with a recurrent network (embedding -> LSTM/GRU -> linear head) over characters or BPE tokens.
+
+    The network and tokenisation options left unset ("" or 0) take their defaults (TEXT_DEFAULTS) or, with
+    --init-from, the values of the run fine-tuned from. `init_from` is not compared on resume."""
+
+    kind: ClassVar[str] = "text"
+    batch: int = 64
+    sample_every: int = 250
+    encoding: str = "utf-8"
+    tokens: str = ""
+    vocab: int = 0
+    val_split: float = 0.1
+    cell: str = ""
+    layers: int = 0
+    hidden: int = 0
+    embed: int = 0
+    dropout: float = 0.0
+    bptt: int = 128
+    lr: float = 2e-3
+    warmup: int = 100
+    weight_decay: float = 0.01
+    clip: float = 1.0
+    init_from: str = ""
+
+    def validate(self) -> None:
+        super().validate()
+        if self.init_from:
+            self._inherit()
+        for name, value in TEXT_DEFAULTS.items():
+            if getattr(self, name) in ("", 0):
+                setattr(self, name, value(self) if callable(value) else value)
+        _choice("tokens", self.tokens, ("char", "bpe"))
+        _choice("cell", self.cell, ("lstm", "gru"))
+        for name in ("layers", "hidden", "embed", "bptt", "lr"):
+            _positive(name, getattr(self, name))
+        _positive("warmup", self.warmup, allow_zero=True)
+        _positive("weight_decay", self.weight_decay, allow_zero=True)
+        _positive("clip", self.clip, allow_zero=True)
+        if self.tokens == "bpe" and not 300 <= self.vocab <= 65536:
+            raise ConfigError(f"--vocab {self.vocab} is out of range for BPE", "use 300 to 65536; 2000 suits most corpora")
+        if self.tokens == "char":
+            self.vocab = 0  # a character vocabulary is whatever the text holds
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"--dropout {self.dropout} must be in [0, 1)", "0 for short runs, 0.1-0.3 against overfitting")
+        if not 0 <= self.val_split <= 0.5:
+            raise ConfigError(f"--val-split {self.val_split} must be in [0, 0.5]",
+                              "0.1 holds out the last 10% of the text; 0 turns validation off")
+        if self.hidden > 8192 or self.layers > 16 or self.embed > 8192:
+            raise ConfigError("the network asked for is too large", "use --hidden/--embed up to 8192 and --layers up to 16")
+
+    def _inherit(self) -> None:
+        """Fine-tuning: unset network and tokenisation options come from the --init-from run; set ones must match."""
+        from genart.errors import GenartError
+        from genart.runs import RunDir
+
+        try:
+            src = RunDir.open(self.init_from)
+        except GenartError as e:
+            raise ConfigError(f"--init-from {self.init_from}: {e.message}", "give a trained text run's folder") from None
+        if src.config.kind != "text":
+            raise ConfigError(f"--init-from {self.init_from} is a {src.config.kind} run, not a text run",
+                              "fine-tune from a text run")
+        for name in TEXT_DEFAULTS:
+            theirs, mine = getattr(src.config, name), getattr(self, name)
+            if mine in ("", 0):
+                setattr(self, name, theirs)
+            elif mine != theirs:
+                raise ConfigError(f"--init-from {self.init_from} was trained with --{name} {theirs}, not {mine}",
+                                  f"leave --{name} out to use that run's value")
+
+    def differences(self, other: TrainConfig) -> list[str]:
+        return [d for d in super().differences(other) if not d.startswith("init_from:")]
+
+
+# Defaults of the text options that --init-from can fill instead; chosen for the best model in ten minutes on a
+# 2-core CPU (benchmarks/bench_text.py).
+TEXT_DEFAULTS: dict[str, Any] = {
+    "tokens": "char",
+    "vocab": lambda c: 2000 if c.tokens == "bpe" else 0,
+    "cell": "lstm",
+    "layers": 2,
+    "hidden": 256,
+    "embed": lambda c: min(c.hidden, 64 if c.tokens == "char" else 256),
+}
+
+
+CONFIGS: dict[str, type[TrainConfig]] = {"gan": GANConfig, "vae": VAEConfig, "text": TextConfig}
 
 
 def config_class(kind: str) -> type[TrainConfig]:

@@ -71,6 +71,7 @@ def generate_images(model: Model, o: GenerateOptions) -> str:
 #: kind -> function writing that kind's outputs and returning a one-line summary
 GENERATORS: dict[str, Callable[[Model, GenerateOptions], str]] = {
     "gan": generate_images,
+    "vae": generate_images,
 }
 
 

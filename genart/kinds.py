@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from genart.config import CONFIGS, GANConfig, TrainConfig
+from genart.config import CONFIGS, GANConfig, TrainConfig, VAEConfig
 from genart.errors import ConfigError, RunError
 
 
@@ -45,8 +45,40 @@ def _gan_sampler() -> type:
     return GANSampler
 
 
+def _vae_trainable() -> type:
+    from genart.models.vae import VAETrainable
+    return VAETrainable
+
+
+def _vae_sampler() -> type:
+    from genart.models.vae import VAESampler
+    return VAESampler
+
+
+def _text_data(cfg: Any, resolved: dict[str, Any]) -> Any:
+    from genart.data.text import load_text
+    return load_text(cfg, resolved)
+
+
+def _text_resolve(data: Any) -> dict[str, Any]:
+    from genart.data.text import text_resolve
+    return text_resolve(data)
+
+
+def _text_trainable() -> type:
+    from genart.models.rnn import TextTrainable
+    return TextTrainable
+
+
+def _text_sampler() -> type:
+    from genart.models.rnn import TextSampler
+    return TextSampler
+
+
 KINDS: dict[str, KindSpec] = {
     "gan": KindSpec("gan", GANConfig, _image_data, _image_resolve, _gan_trainable, _gan_sampler),
+    "vae": KindSpec("vae", VAEConfig, _image_data, _image_resolve, _vae_trainable, _vae_sampler),
+    "text": KindSpec("text", CONFIGS["text"], _text_data, _text_resolve, _text_trainable, _text_sampler),
 }
 assert set(KINDS) <= set(CONFIGS)
 

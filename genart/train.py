@@ -67,7 +67,8 @@ class Trainer:
         self.best: dict[str, Any] = {}
         if self.resuming:
             self._load(self.run.last_checkpoint)
-            self.run.truncate_metrics(self.step)
+        self.run.truncate_metrics(self.step)  # rows logged after the checkpoint will be logged again
+        if self.resuming:
             self.console.print(f"resuming from step {self.step} ({self.elapsed / 60:.1f} min trained so far)")
         self._sums: dict[str, torch.Tensor] = {}
         self._count = 0

@@ -52,7 +52,12 @@ def _to_rgba(img: Image.Image) -> tuple[np.ndarray, bool]:
     grey = img.mode in GREY_MODES or (img.mode == "P" and _palette_is_grey(img))
     if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
         a = np.asarray(img, dtype=np.float64)
-        top = 65535.0 if img.mode != "F" and a.max() > 255 else (1.0 if img.mode == "F" and a.max() <= 1 else 255.0)
+        if img.mode.startswith("I;16"):
+            top = 65535.0
+        elif img.mode == "F":
+            top = 1.0 if a.max() <= 1 else 255.0
+        else:  # 32-bit integer images: PIL opens 16-bit PNGs this way too
+            top = 65535.0 if a.max() > 255 else 255.0
         a = np.clip(a / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
         img = Image.fromarray(a, mode="L")
     if img.mode == "P":
@@ -102,11 +107,11 @@ def decode_image(path: Path, size: int, fit: str) -> tuple[np.ndarray, bool, boo
             raise ValueError(_reason(e)) from None
         except (OSError, SyntaxError, EOFError, struct_error, ValueError, TypeError, IndexError) as e:
             raise ValueError(_reason(e)) from None
+    has_alpha = bool((rgba[..., 3] < 255).any())  # before fitting: padding is not the image's transparency
     pil = Image.fromarray(rgba, mode="RGBA")
     # Resize with premultiplied alpha so transparent pixels do not bleed their colour.
     pil = _fit(pil.convert("RGBa"), size, fit).convert("RGBA")
     out = np.asarray(pil)
-    has_alpha = bool((out[..., 3] < 255).any())
     if not grey:
         rgb = out[..., :3]
         grey = bool((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
