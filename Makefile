@@ -26,6 +26,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/bench_text.py --shakespeare-minutes 10 --quiet
 
 lint: $(STAMP)
 	$(BIN)/ruff check genart tests benchmarks

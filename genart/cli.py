@@ -81,7 +81,7 @@ def train_gan(
     train(cfg, out, fresh=fresh, console=err_console)
 
 
-TextDataOpt = Annotated[str, typer.Option("--data", help="A text file, a folder (its .txt and .md files) or builtin:shakespeare.")]
+TextDataOpt = Annotated[str, typer.Option("--data", help="A text file, a folder (its .txt, .md files) or builtin:shakespeare.")]
 
 
 @train_app.command("text")
@@ -98,7 +98,7 @@ def train_text(
     embed: Annotated[Optional[int], typer.Option(help="Embedding size (default 64 for char, 256 for bpe).")] = None,  # noqa: UP045
     dropout: Annotated[float, typer.Option(help="Dropout between layers and before the head.")] = 0.0,
     bptt: Annotated[int, typer.Option(help="Tokens per step of truncated backpropagation through time.")] = 128,
-    lr: Annotated[float, typer.Option(help="Peak AdamW learning rate (linear warm-up, then cosine decay to a tenth).")] = 2e-3,
+    lr: Annotated[float, typer.Option(help="Peak AdamW learning rate (linear warm-up, then cosine decay to a tenth).")] = 1.6e-2,
     warmup: Annotated[int, typer.Option(help="Warm-up steps.")] = 100,
     weight_decay: Annotated[float, typer.Option("--weight-decay", help="AdamW weight decay of the weight matrices.")] = 0.01,
     clip: Annotated[float, typer.Option(help="Clip the gradient norm to this (0: no clipping).")] = 1.0,
@@ -326,6 +326,32 @@ def info(
         if isinstance(v, dict):
             v = ", ".join(f"{a} {b}" for a, b in v.items())
         out_console.print(f"[bold]{k:>14}[/]  {v}", highlight=False)
+
+
+@app.command()
+def evaluate(
+    run: Annotated[Path, typer.Argument(help="A run directory.")],
+    n: Annotated[Optional[int], typer.Option(help="Samples to generate (images: 1000; text: 100).")] = None,  # noqa: UP045
+    seed: Annotated[int, typer.Option(help="First seed of the samples (and of the random splits).")] = 0,
+    features: Annotated[Optional[Path], typer.Option(help="Images: a feature network file (eval/features.safetensors of another run) so figures compare across runs.")] = None,  # noqa: UP045,E501
+    length: Annotated[Optional[int], typer.Option(help="Text: characters per sample (default 500).")] = None,  # noqa: UP045
+    checkpoint: Annotated[str, typer.Option(help="last, best, or a checkpoint file name.")] = "last",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the evaluation as JSON instead of a table.")] = False,
+) -> None:
+    """Measure quality, diversity and copying against the training data, offline; writes evaluation.json,
+    evaluation.html and MODEL_CARD.md into the run."""
+    from genart.evaluate import evaluate as run_evaluation
+    from genart.evaluate import table
+
+    result = run_evaluation(run, n=n, seed=seed, features=features, length=length, checkpoint=checkpoint, device=device,
+                            console=err_console)
+    if as_json:
+        print(json.dumps(result, indent=2, default=str))
+        return
+    out_console.print(table(result))
+    out_console.print(f"wrote {run / 'evaluation.json'}, {run / 'evaluation.html'} and {run / 'MODEL_CARD.md'}",
+                      highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -179,7 +179,7 @@ class TextConfig(TrainConfig):
     embed: int = 0
     dropout: float = 0.0
     bptt: int = 128
-    lr: float = 2e-3
+    lr: float = 1.6e-2
     warmup: int = 100
     weight_decay: float = 0.01
     clip: float = 1.0
@@ -201,8 +201,8 @@ class TextConfig(TrainConfig):
         _positive("clip", self.clip, allow_zero=True)
         if self.tokens == "bpe" and not 300 <= self.vocab <= 65536:
             raise ConfigError(f"--vocab {self.vocab} is out of range for BPE", "use 300 to 65536; 2000 suits most corpora")
-        if self.tokens == "char":
-            self.vocab = 0  # a character vocabulary is whatever the text holds
+        if self.tokens == "char" and self.vocab:
+            raise ConfigError(f"--vocab {self.vocab} is for BPE tokens", "add --tokens bpe, or leave --vocab out for characters")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"--dropout {self.dropout} must be in [0, 1)", "0 for short runs, 0.1-0.3 against overfitting")
         if not 0 <= self.val_split <= 0.5:

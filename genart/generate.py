@@ -68,10 +68,18 @@ def generate_images(model: Model, o: GenerateOptions) -> str:
             + (f" and {len(seed_list)} files in {o.individual}" if o.individual else ""))
 
 
+def generate_text(model: Model, o: GenerateOptions) -> str:
+    """Text samples to --out (with a .json provenance sidecar) or to stdout; --stream prints them as they come."""
+    from genart.io.text import generate_text as write_text
+
+    return write_text(model, o)
+
+
 #: kind -> function writing that kind's outputs and returning a one-line summary
 GENERATORS: dict[str, Callable[[Model, GenerateOptions], str]] = {
     "gan": generate_images,
     "vae": generate_images,
+    "text": generate_text,
 }
 
 

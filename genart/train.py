@@ -205,7 +205,7 @@ class Trainer:
         from genart.plots import plot_metrics
 
         plot_metrics(self.run.metrics(), self.run.path / "metrics.png", title=self.run.name)
-        write_model_card(self.run)
+        write_model_card(self.run, evaluation={f"best {k}": v for k, v in self.best.items()} or None)
         self.console.print(f"[green]done[/]: step {self.step}, {self.elapsed / 60:.1f} min; run saved in {self.run.path}")
 
     def _on_sigint(self, signum: int, frame: Any) -> None:

@@ -180,11 +180,15 @@ def vocab_from_json(obj: dict[str, Any]) -> CharVocab | BPEVocab:
 # --- reading files --------------------------------------------------------------------------------
 
 def check_encoding(encoding: str) -> str:
-    try:
-        return codecs.lookup(encoding).name
-    except LookupError:
-        raise ConfigError(f"--encoding {encoding!r} is not an encoding Python knows",
-                          "use e.g. utf-8, utf-16, latin-1, cp1252, shift_jis, gb18030") from None
+    """The canonical name of a text encoding from Python's standard library (not a bytes codec such as base64,
+    and not a catch-all codec that a third-party package may have registered)."""
+    import encodings
+
+    info = encodings.search_function(encoding.strip().lower()) if encoding.strip() else None
+    if info is None or not getattr(info, "_is_text_encoding", True):
+        raise ConfigError(f"--encoding {encoding!r} is not a text encoding Python knows",
+                          "use e.g. utf-8, utf-16, latin-1, cp1252, shift_jis, gb18030")
+    return str(info.name)
 
 
 def normalise(text: str) -> str:
@@ -202,17 +206,18 @@ class NotText(ValueError):
 
 def decode_bytes(raw: bytes, encoding: str) -> str:
     """Bytes to normalised text; NotText (with the byte offset) for binary data or the wrong encoding."""
-    codec = codecs.lookup(encoding).name
+    codec = check_encoding(encoding)
+    wide = codec.startswith(("utf-16", "utf-32"))
     try:
         text = raw.decode("utf-8-sig" if codec == "utf-8" else encoding)
     except UnicodeDecodeError as e:
-        bad = raw[e.start:e.start + 1]
+        nul = -1 if wide else raw.find(b"\x00", 0, e.start)
+        if nul >= 0:
+            raise NotText(f"a binary file, not text: NUL byte at offset {nul:,}") from None
         hint = ""
-        if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        if not wide and raw[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
             hint = "; it starts with a UTF-16 byte-order mark: try --encoding utf-16"
-        elif b"\x00" in raw[:4096]:
-            hint = "; it holds NUL bytes: a binary file?"
-        raise NotText(f"not valid {encoding} text: byte 0x{bad.hex()} at offset {e.start:,}{hint}") from None
+        raise NotText(f"not valid {encoding} text: byte 0x{raw[e.start:e.start + 1].hex()} at offset {e.start:,}{hint}") from None
     nul = text.find("\x00")
     if nul >= 0:
         bom = 3 if codec == "utf-8" and raw.startswith(codecs.BOM_UTF8) else 0
@@ -424,7 +429,7 @@ class TextData:
 
 
 def too_small(what: str, n: int, unit: str, need: int) -> DataError:
-    return DataError(f"{what} holds {n:,} {unit}; genart needs at least {need:,} to train on text",
+    return DataError(f"{what} holds {n:,} {unit}; genart needs at least {need:,} {unit} to train on text",
                      f"give more text: {need:,} {unit} is the minimum, and {GOOD_CHARS:,}+ characters "
                      "(a novel is about 500,000) give much better results")
 

@@ -1,0 +1,513 @@
+"""genart benchmarks: matrix-multiply peaks, GAN training speed against plain reference loops, bf16 soundness and
+generation latency. Writes a markdown table (default benchmarks/RESULTS.md) and prints the same.
+
+    .venv/bin/python benchmarks/run.py            # full run, about 5 minutes on 2 cores
+    .venv/bin/python benchmarks/run.py --quick    # smoke run, under a minute
+
+Run it alone: anything else using the CPU (a test suite, a second benchmark) makes every figure lower and noisier.
+The load average before and after is printed and written so a busy machine shows in the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.flop_counter import FlopCounterMode
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from genart.config import GANConfig  # noqa: E402
+from genart.data import load_images  # noqa: E402
+from genart.data.images import ImageData  # noqa: E402
+from genart.device import set_threads  # noqa: E402
+from genart.models.gan import GANTrainable, build_discriminator, build_generator, init_weights  # noqa: E402
+
+BATCH = 64
+ARCHS = {"mlp": (1, 28, 100), "dcgan": (3, 32, 128)}  # channels, size, z_dim
+ROUNDS = 6  # timing rounds in a full run; many short rounds, best taken, ride out bursts of other load
+N_IMAGES = 2048  # random training images per arch (the speed does not depend on what they show)
+CPU = torch.device("cpu")
+
+
+# --- machine ----------------------------------------------------------------------------------------
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def cpu_flag(name: str) -> bool:
+    try:
+        return bool(getattr(torch.cpu, name)())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def cpu_busy() -> tuple[float, float]:
+    """(seconds of CPU time the whole machine has spent busy, seconds this process has used) so far."""
+    busy = 0.0
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        f = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        busy = (sum(f[:8]) - f[3] - f[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
+    t = os.times()
+    return busy, t.user + t.system
+
+
+def others_share(start: tuple[float, float], wall: float) -> float:
+    """Fraction of the machine's CPU capacity used by other processes since `start`."""
+    busy, mine = cpu_busy()
+    return max(0.0, (busy - start[0]) - (mine - start[1])) / max(1e-9, wall * (os.cpu_count() or 1))
+
+
+def machine(threads: int) -> dict[str, str]:
+    return {
+        "CPU": cpu_model(),
+        "cores (os.cpu_count)": str(os.cpu_count()),
+        "torch": torch.__version__,
+        "threads (torch.get_num_threads)": str(threads),
+        "AVX512-BF16": str(cpu_flag("_is_avx512_bf16_supported")),
+        "AMX tiles": str(cpu_flag("_is_amx_tile_supported")),
+        "python": platform.python_version(),
+    }
+
+
+# --- matrix-multiply peaks ------------------------------------------------------------------------
+
+def mm_peak(dtype: torch.dtype, sizes: tuple[int, ...], reps: int) -> float:
+    """Best GFLOP/s of a square torch.mm over the given sizes."""
+    best = 0.0
+    for n in sizes:
+        a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+        torch.mm(a, b)
+        for _ in range(reps):
+            t = time.perf_counter()
+            torch.mm(a, b)
+            best = max(best, 2 * n**3 / (time.perf_counter() - t) / 1e9)
+    return best
+
+
+def conv_peak(dtype: torch.dtype, reps: int) -> float:
+    """GFLOP/s of a large 1x1 convolution, which runs on oneDNN rather than MKL (fp32 torch.mm uses MKL)."""
+    conv = nn.Conv2d(1024, 1024, 1, bias=False)
+    x = torch.randn(8, 1024, 32, 32)
+    flops = 2 * 8 * 32 * 32 * 1024 * 1024
+    ctx = torch.autocast("cpu", dtype=torch.bfloat16) if dtype == torch.bfloat16 else contextlib.nullcontext()
+    best = 0.0
+    with torch.inference_mode(), ctx:
+        conv(x)
+        for _ in range(reps):
+            t = time.perf_counter()
+            conv(x)
+            best = max(best, flops / (time.perf_counter() - t) / 1e9)
+    return best
+
+
+# --- the training cases -------------------------------------------------------------------------------
+
+@dataclass
+class Case:
+    """One way of training one arch: `step()` runs a whole GAN step (D on real and fake, then G)."""
+
+    arch: str
+    name: str
+    precision: str
+    step: Callable[[], object]
+    note: str = ""
+    rates: list[float] = field(default_factory=list)
+    flops: float = 0.0
+    i: int = 0
+
+    def run(self, n: int) -> None:
+        for _ in range(n):
+            self.step()
+
+    @property
+    def best(self) -> float:
+        return max(self.rates) if self.rates else float("nan")
+
+
+def random_data(arch: str, seed: int = 0) -> ImageData:
+    c, s, _ = ARCHS[arch]
+    g = torch.Generator().manual_seed(seed)
+    return ImageData(images=torch.randint(0, 256, (N_IMAGES, c, s, s), dtype=torch.uint8, generator=g))
+
+
+def gan_config(arch: str, augment: str = "off", size: int | None = None) -> GANConfig:
+    # built directly, not validated: validate() only admits powers of two, and the original MLP is 28x28
+    c, s, z = ARCHS[arch]
+    return GANConfig(data="bench", arch=arch, size=size or s, batch=BATCH, augment=augment, z_dim=z)
+
+
+def reference_nets(arch: str) -> tuple[nn.Module, nn.Module, int]:
+    c, _, z = ARCHS[arch]
+    cfg = gan_config(arch)
+    G, D = build_generator(cfg, c, 0), build_discriminator(cfg, c, 0)
+    if arch == "dcgan":
+        G.apply(init_weights)
+        D.apply(init_weights)
+    return G, D, z
+
+
+def adam(params: object) -> torch.optim.Adam:
+    return torch.optim.Adam(params, lr=2e-4, betas=(0.5, 0.999))  # torch's defaults otherwise
+
+
+def original_case(arch: str, data: ImageData) -> Case:
+    """The straightforward original: sigmoid on D then nn.BCELoss, float images through a DataLoader, eager fp32."""
+    torch.manual_seed(0)
+    G, D, z_dim = reference_nets(arch)
+    opt_g, opt_d = adam(G.parameters()), adam(D.parameters())
+    bce = nn.BCELoss()
+    images = data.images.float() / 127.5 - 1.0
+    loader = DataLoader(TensorDataset(images), batch_size=BATCH, shuffle=True, drop_last=True)
+    it = iter(loader)
+    ones, zeros = torch.ones(BATCH, 1), torch.zeros(BATCH, 1)
+
+    def disc(x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(D(x)).view(-1, 1)
+
+    def step() -> object:
+        nonlocal it
+        try:
+            (real,) = next(it)
+        except StopIteration:
+            it = iter(loader)
+            (real,) = next(it)
+        noise = torch.randn(BATCH, z_dim)
+        fake = G(noise)
+        opt_d.zero_grad()
+        loss_d = bce(disc(real), ones) + bce(disc(fake.detach()), zeros)
+        loss_d.backward()
+        opt_d.step()
+        opt_g.zero_grad()
+        loss_g = bce(disc(fake), ones)  # non-saturating; D's weights get gradients too, cleared next step
+        loss_g.backward()
+        opt_g.step()
+        return loss_d, loss_g
+
+    return Case(arch, "original", "fp32", step, "sigmoid + nn.BCELoss, DataLoader")
+
+
+def clean_case(arch: str, data: ImageData) -> Case:
+    """The same networks, BCE with logits, images already in memory as one float tensor."""
+    torch.manual_seed(0)
+    G, D, z_dim = reference_nets(arch)
+    opt_g, opt_d = adam(G.parameters()), adam(D.parameters())
+    images = data.images.float() / 127.5 - 1.0
+    ones, zeros = torch.ones(BATCH), torch.zeros(BATCH)
+
+    def step() -> object:
+        real = images[torch.randint(len(images), (BATCH,))]
+        fake = G(torch.randn(BATCH, z_dim))
+        loss_d = (F.binary_cross_entropy_with_logits(D(real), ones)
+                  + F.binary_cross_entropy_with_logits(D(fake.detach()), zeros))
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        loss_g = F.binary_cross_entropy_with_logits(D(fake), ones)
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        return loss_d, loss_g
+
+    return Case(arch, "clean", "fp32", step, "BCE with logits, in-memory tensor")
+
+
+def genart_model(arch: str, data: ImageData, precision: str, augment: str = "off") -> GANTrainable:
+    torch.manual_seed(0)
+    return GANTrainable(gan_config(arch, augment), data, CPU, precision, torch.Generator().manual_seed(1))
+
+
+def genart_case(model: GANTrainable, arch: str, name: str, precision: str, note: str = "") -> Case:
+    case = Case(arch, name, precision, lambda: None, note)
+
+    def step() -> object:
+        case.i += 1
+        return model.train_step(case.i)  # returns tensors, never synced to the host
+
+    case.step = step
+    return case
+
+
+# --- variants: changes to genart measured without editing it --------------------------------------------
+
+def to_channels_last(model: GANTrainable) -> GANTrainable:
+    """Proposed: G, D (and the EMA copy) and the stored images in channels_last memory format."""
+    for net in (model.G, model.D, model.G_ema):
+        net.to(memory_format=torch.channels_last)
+    model.images = model.images.contiguous(memory_format=torch.channels_last)
+    return model
+
+
+def fused_adam(model: GANTrainable) -> GANTrainable:
+    """Proposed: fused Adam on the CPU too (torch >= 2.4), instead of foreach."""
+    cfg = model.cfg
+    betas = (cfg.beta1, cfg.beta2)
+    model.opt_g = torch.optim.Adam(model.G.parameters(), lr=cfg.lr_g, betas=betas, fused=True)
+    model.opt_d = torch.optim.Adam(model.D.parameters(), lr=cfg.lr_d, betas=betas, fused=True)
+    return model
+
+
+def count_flops(case: Case) -> float:
+    with FlopCounterMode(display=False) as fc:
+        case.step()
+    return float(fc.get_total_flops())
+
+
+def compiled(model: GANTrainable) -> GANTrainable:
+    """Proposed (opt-in, --compile): torch.compile on G and D; the first steps pay the compile time."""
+    model.G = torch.compile(model.G)
+    model.D = torch.compile(model.D)
+    return model
+
+
+def build_cases(arch: str, with_compile: bool) -> list[Case]:
+    data = random_data(arch)
+    cases = [original_case(arch, data), clean_case(arch, data)]
+    for prec in ("fp32", "bf16"):
+        cases.append(genart_case(genart_model(arch, data, prec), arch, "genart", prec, "augment off"))
+    for prec in ("fp32", "bf16"):
+        cases.append(genart_case(genart_model(arch, data, prec, "on"), arch, "genart +augment", prec, "DiffAugment on"))
+    for prec in ("fp32", "bf16"):
+        cases.append(genart_case(fused_adam(genart_model(arch, data, prec)), arch, "variant: fused Adam", prec,
+                                 "augment off"))
+    if arch == "dcgan":
+        for prec in ("fp32", "bf16"):
+            cases.append(genart_case(to_channels_last(genart_model(arch, data, prec)), arch, "variant: channels_last",
+                                     prec, "augment off"))
+    if with_compile:
+        for prec in ("fp32", "bf16"):
+            cases.append(genart_case(compiled(genart_model(arch, data, prec)), arch, "variant: torch.compile", prec,
+                                     "augment off; compile time not counted"))
+    return cases
+
+
+def time_cases(cases: list[Case], rounds: int, seconds: float, min_steps: int, warmup: int) -> None:
+    """Best of `rounds`, the cases alternating within each round, each timed for at least `seconds`."""
+    for c in cases:
+        t = time.perf_counter()
+        c.run(warmup)
+        if "compile" in c.name:
+            c.note += f" ({time.perf_counter() - t:.0f} s to compile and warm up)"
+        else:
+            c.flops = count_flops(c)  # FlopCounterMode does not see inside compiled graphs
+        if not c.flops:
+            c.flops = next((o.flops for o in cases if o.name == "genart" and o.precision == c.precision), 0.0)
+    for _ in range(rounds):
+        for c in cases:
+            n, t0 = 0, time.perf_counter()
+            while n < min_steps or time.perf_counter() - t0 < seconds:
+                c.step()
+                n += 1
+            c.rates.append(n / (time.perf_counter() - t0))
+
+
+# --- bf16 soundness ---------------------------------------------------------------------------------------
+
+def soundness(steps: int, tail: int, seed: int = 0) -> dict[str, dict[str, float]]:
+    """genart's dcgan on builtin:digits at 32x32, fp32 and bf16 from the same seed: mean losses over the tail.
+
+    Configured as `genart train gan --data builtin:digits --size 32` would be (defaults for everything else);
+    the images come from genart.data.builtin.load_builtin, through load_images for the --labels rule."""
+    cfg = GANConfig(data="builtin:digits", arch="dcgan", size=32, batch=BATCH)
+    cfg.validate()  # z_dim, and the defaults `genart train` would apply
+    data = load_images(cfg)
+    out = {}
+    for prec in ("fp32", "bf16"):
+        torch.manual_seed(seed)  # as the Trainer seeds
+        model = GANTrainable(cfg, data, CPU, prec, torch.Generator().manual_seed(seed + 1))
+        hist: dict[str, list[torch.Tensor]] = {}
+        t0 = time.perf_counter()
+        for step in range(steps):
+            for k, v in model.train_step(step).items():
+                hist.setdefault(k, []).append(v)
+        secs = time.perf_counter() - t0
+        out[prec] = {k: float(torch.stack(v[-tail:]).float().mean()) for k, v in hist.items()}
+        out[prec]["steps_per_s"] = steps / secs
+        out[prec]["augment"] = float(getattr(model, "augment", False))
+        out[prec]["classes"] = float(model.num_classes)
+    return out
+
+
+# --- generation latency ---------------------------------------------------------------------------------
+
+def generation(reps: int) -> dict[str, float]:
+    """64 images at 32x32 from a dcgan generator, eval mode, inference_mode: median ms."""
+    c, s, z_dim = ARCHS["dcgan"]
+    torch.manual_seed(0)
+    G = build_generator(gan_config("dcgan"), c, 0).apply(init_weights).eval()
+    G_cl = copy.deepcopy(G).to(memory_format=torch.channels_last)
+    z = torch.randn(BATCH, z_dim)
+    out = {}
+    for name, net, prec in (("fp32", G, "fp32"), ("bf16 autocast", G, "bf16"),
+                            ("fp32, channels_last", G_cl, "fp32"), ("bf16 autocast, channels_last", G_cl, "bf16")):
+        ctx = torch.autocast("cpu", dtype=torch.bfloat16) if prec == "bf16" else contextlib.nullcontext()
+        times = []
+        with torch.inference_mode(), ctx:
+            for _ in range(3):
+                net(z)
+            for _ in range(reps):
+                t = time.perf_counter()
+                net(z)
+                times.append((time.perf_counter() - t) * 1e3)
+        out[name] = statistics.median(times)
+    return out
+
+
+# --- report -------------------------------------------------------------------------------------------------
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def training_table(cases: list[Case], peaks: dict[str, float]) -> str:
+    rows = []
+    for arch in ARCHS:
+        mine = [c for c in cases if c.arch == arch]
+        if not mine:
+            continue
+        ref = {c.name: c.best for c in mine if c.precision == "fp32"}
+        for c in mine:
+            gflops = c.flops * c.best / 1e9
+            vs_clean = f"{c.best / ref['clean']:.2f}x" if c.name != "clean" else "1.00x"
+            vs_orig = f"{c.best / ref['original']:.2f}x"
+            spread = f"{min(c.rates):.2f}-{max(c.rates):.2f}"
+            rows.append([arch, c.name, c.precision, f"**{c.best:.2f}**", spread, vs_clean, vs_orig,
+                         f"{c.flops / 1e9:.2f}", f"{gflops:.1f}", f"{100 * gflops / peaks[c.precision]:.0f}%", c.note])
+    return table(["arch", "loop", "precision", "steps/s (best)", "range over rounds", "vs clean fp32",
+                  "vs original fp32", "GFLOP/step", "GFLOP/s", "% of mm peak", "note"], rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="a short smoke run (under a minute)")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"), help="markdown file to write")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
+    ap.add_argument("--archs", default="mlp,dcgan", help="comma-separated: mlp,dcgan")
+    ap.add_argument("--compile", action="store_true", help="also time torch.compile'd G and D (about a minute more)")
+    ap.add_argument("--sound-steps", type=int, default=0, help="bf16 soundness steps (default 300, --quick 40)")
+    args = ap.parse_args()
+    quick = args.quick
+    nan = float("nan")
+
+    threads = set_threads(args.threads or os.cpu_count() or 1)
+    t_start = time.perf_counter()
+    cpu_start = cpu_busy()
+    load_before = load_average()
+    info = machine(torch.get_num_threads())
+    print("genart benchmarks: run this alone; other work on the CPU lowers and scatters every figure")
+    for k, v in info.items():
+        print(f"  {k}: {v}")
+    print(f"  running on {threads} threads (all {os.cpu_count()} cores); load average before: {load_before}", flush=True)
+
+    # 2. matrix-multiply peaks
+    sizes = (1024, 2048) if quick else (1024, 2048, 3072)
+    reps = 2 if quick else 5
+    peaks = {"fp32": mm_peak(torch.float32, sizes, reps), "bf16": mm_peak(torch.bfloat16, sizes, reps)}
+    conv_peaks = {"fp32": conv_peak(torch.float32, reps), "bf16": conv_peak(torch.bfloat16, reps)}
+    print(f"mm peak: fp32 {peaks['fp32']:.1f} GFLOP/s, bf16 {peaks['bf16']:.1f} GFLOP/s; 1x1 conv (oneDNN): "
+          f"fp32 {conv_peaks['fp32']:.1f}, bf16 {conv_peaks['bf16']:.1f} [{time.perf_counter() - t_start:.0f} s]", flush=True)
+
+    # 3-4. training speed and achieved GFLOP/s
+    cases: list[Case] = []
+    for arch in args.archs.split(","):
+        arch_cases = build_cases(arch, args.compile)
+        if quick:
+            time_cases(arch_cases, rounds=1, seconds=0.2, min_steps=1, warmup=1)
+        else:
+            time_cases(arch_cases, rounds=ROUNDS, seconds=0.5, min_steps=3, warmup=3)
+        for c in arch_cases:
+            print(f"  {arch:5} {c.name:24} {c.precision}: {c.best:7.2f} steps/s "
+                  f"({', '.join(f'{r:.2f}' for r in c.rates)}), {c.flops / 1e9:.2f} GFLOP/step", flush=True)
+        print(f"  [{time.perf_counter() - t_start:.0f} s]", flush=True)
+        cases += arch_cases
+
+    # 5. bf16 soundness
+    steps = args.sound_steps or (10 if quick else 300)
+    tail = min(100, max(1, steps // 3))
+    sound = soundness(steps, tail)
+    print(f"bf16 soundness ({steps} steps, mean of the last {tail}): "
+          + "; ".join(f"{p}: " + ", ".join(f"{k} {v:.3f}" for k, v in d.items()) for p, d in sound.items())
+          + f" [{time.perf_counter() - t_start:.0f} s]", flush=True)
+
+    # 6. generation latency
+    gen = generation(8 if quick else 20)
+    print("generation, 64 images 32x32 (median ms): " + ", ".join(f"{k} {v:.1f}" for k, v in gen.items()), flush=True)
+
+    # 7. report
+    load_after = load_average()
+    elapsed = time.perf_counter() - t_start
+    others = others_share(cpu_start, elapsed)
+    busy = others > 0.05
+    print(f"other processes used {100 * others:.0f}% of the CPU during this run; load average after: {load_after}")
+    cmd = " ".join([".venv/bin/python", "benchmarks/run.py", *sys.argv[1:]])
+    md = ["# genart benchmarks", "",
+          f"Produced by `{cmd}` on {time.strftime('%Y-%m-%d %H:%M')}, in {elapsed:.0f} s.", "",
+          "## Machine", "", table(["", ""], [[k, v] for k, v in info.items()]), "",
+          f"Load average (1, 5, 15 min) before: {load_before}; after: {load_after}. "
+          f"Other processes used {100 * others:.0f}% of the machine's CPU time during the run (from /proc/stat). "
+          + ("**The machine was busy with other work during this run: figures are low and noisy.**" if busy
+             else "The machine was otherwise idle."), "",
+          "## Matrix-multiply peaks", "",
+          table(["dtype", "torch.mm GFLOP/s (best square, n up to " + str(sizes[-1]) + ")",
+                 "1x1 conv GFLOP/s (oneDNN, 8x1024x32x32)"],
+                [[k, f"{v:.1f}", f"{conv_peaks[k]:.1f}"] for k, v in peaks.items()]), "",
+          "fp32 torch.mm goes through MKL and bf16 through oneDNN; convolutions always run on oneDNN, "
+          "so a convolutional step can exceed the fp32 mm figure.", "",
+          f"## GAN training, batch {BATCH}", "",
+          "mlp: 28x28, 1 channel; dcgan: 32x32, 3 channels; both unconditional, random images. "
+          "`original` and `clean` are the reference loops in this file (eager fp32, torch's default Adam); "
+          "`genart` is `GANTrainable.train_step` (which also updates the EMA generator). "
+          f"Best of {1 if quick else ROUNDS} rounds (each at least 3 steps and 0.5 s), the loops alternating. "
+          "FLOPs counted with FlopCounterMode over one step (forward and backward of both nets); "
+          "% of peak is against the fp32 or bf16 mm peak.", "",
+          training_table(cases, peaks), "",
+          f"## bf16 soundness: genart dcgan on builtin:digits 32x32, {steps} steps from seed 0", "",
+          table(["precision", "steps/s", f"mean loss_d (last {tail})", f"mean loss_g (last {tail})",
+                 "mean D(real)", "mean D(fake)", "augment", "classes"],
+                [[p, f"{d['steps_per_s']:.2f}", f"{d['loss_d']:.3f}", f"{d['loss_g']:.3f}", f"{d.get('d_real', nan):.3f}",
+                  f"{d.get('d_fake', nan):.3f}", ("on" if d["augment"] else "off")
+                  + (f" (mean p {d['aug_p']:.2f})" if "aug_p" in d else ""), f"{d['classes']:.0f}"]
+                 for p, d in sound.items()]), "",
+          "## Generation: 64 images at 32x32 from a dcgan generator (eval, inference_mode)", "",
+          table(["precision", f"median ms (of {8 if quick else 20})"], [[k, f"{v:.1f}"] for k, v in gen.items()]),
+          ""]
+    text = "\n".join(md)
+    print()
+    print(text)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(f"written to {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Evaluation metrics, one module per modality, and the small types every kind's evaluator shares.
+
+A kind's evaluator is a function `(EvalContext) -> KindReport` (registered in `genart.evaluate.EVALUATORS`):
+it loads the run's data, generates, measures, writes its pictures into `ctx.out` (the run's `eval/` folder) and
+returns its figures, each with the same figure for a floor (real data against real data) and a ceiling (noise)
+beside it where those exist, plus an HTML fragment that shows the samples beside the figures.
+
+- `images.py`: gan and vae (Fréchet distance, KID, precision/recall, memorisation; the VAE's held-out ELBO)
+- `text.py`: text (validation loss, distinct-n, n-gram novelty, longest copied substring)
+- `features.py`: the feature network the image distances are measured in
+- `music.py` (to come): music
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+
+@dataclass
+class Figure:
+    """One measured quantity for the model, with the floor and ceiling figures beside it (None: not applicable)."""
+
+    key: str  # machine name, e.g. "fid"
+    label: str  # what a person reads, e.g. "Fréchet distance (genart features)"
+    model: float | None
+    floor: float | None = None
+    ceiling: float | None = None
+    better: str = "lower"  # "lower", "higher" or "" (neither: a property, not a score)
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class EvalContext:
+    """What an evaluator gets: the loaded model, the options, and where to write its pictures."""
+
+    model: Any  # genart.api.Model
+    n: int | None  # how many samples (None: the kind's default)
+    seed: int
+    out: Path  # the run's eval/ folder
+    console: Console
+    features: Path | None = None  # images: a feature network file to use instead of training one
+    feature_steps: int | None = None  # images: training steps of the run's own feature network (None: default)
+    length: int | None = None  # sequences: length of each sample (None: the kind's default)
+
+    @property
+    def run(self) -> Any:
+        return self.model.run
+
+
+@dataclass
+class KindReport:
+    """What an evaluator returns: column names, figures, kind-specific details (JSON) and an HTML fragment."""
+
+    columns: dict[str, str]  # {"model": ..., "floor": ..., "ceiling": ...}: what each column compares
+    figures: list[Figure]
+    details: dict[str, Any] = field(default_factory=dict)
+    html: str = ""  # pictures, samples and notes shown beside the table in evaluation.html
+    data: dict[str, Any] = field(default_factory=dict)  # the data evaluated against (source, counts, hash)
+    pictures: list[str] = field(default_factory=list)  # files written under eval/, relative to the run
+
+
+__all__ = ["Figure", "EvalContext", "KindReport"]
