@@ -40,6 +40,7 @@ from genart.models.gan import GANTrainable, build_discriminator, build_generator
 
 BATCH = 64
 ARCHS = {"mlp": (1, 28, 100), "dcgan": (3, 32, 128)}  # channels, size, z_dim
+QUIET = 0.05  # a timing window counts as quiet when other processes took less than this share of the CPU
 ROUNDS = 6  # timing rounds in a full run; many short rounds, best taken, ride out bursts of other load
 N_IMAGES = 2048  # random training images per arch (the speed does not depend on what they show)
 CPU = torch.device("cpu")
@@ -140,6 +141,7 @@ class Case:
     step: Callable[[], object]
     note: str = ""
     rates: list[float] = field(default_factory=list)
+    others: list[float] = field(default_factory=list)  # share of the CPU other processes took in each window
     flops: float = 0.0
     i: int = 0
 
@@ -148,8 +150,14 @@ class Case:
             self.step()
 
     @property
+    def quiet(self) -> list[float]:
+        return [r for r, o in zip(self.rates, self.others, strict=True) if o < QUIET]
+
+    @property
     def best(self) -> float:
-        return max(self.rates) if self.rates else float("nan")
+        """The best window in which the machine was otherwise quiet; failing that, the best window."""
+        rates = self.quiet or self.rates
+        return max(rates) if rates else float("nan")
 
 
 def random_data(arch: str, seed: int = 0) -> ImageData:
@@ -321,11 +329,13 @@ def time_cases(cases: list[Case], rounds: int, seconds: float, min_steps: int, w
             c.flops = next((o.flops for o in cases if o.name == "genart" and o.precision == c.precision), 0.0)
     for _ in range(rounds):
         for c in cases:
-            n, t0 = 0, time.perf_counter()
+            n, t0, cpu0 = 0, time.perf_counter(), cpu_busy()
             while n < min_steps or time.perf_counter() - t0 < seconds:
                 c.step()
                 n += 1
-            c.rates.append(n / (time.perf_counter() - t0))
+            wall = time.perf_counter() - t0
+            c.rates.append(n / wall)
+            c.others.append(others_share(cpu0, wall))
 
 
 # --- bf16 soundness ---------------------------------------------------------------------------------------
@@ -400,10 +410,14 @@ def training_table(cases: list[Case], peaks: dict[str, float]) -> str:
             vs_clean = f"{c.best / ref['clean']:.2f}x" if c.name != "clean" else "1.00x"
             vs_orig = f"{c.best / ref['original']:.2f}x"
             spread = f"{min(c.rates):.2f}-{max(c.rates):.2f}"
-            rows.append([arch, c.name, c.precision, f"**{c.best:.2f}**", spread, vs_clean, vs_orig,
+            quiet = f"{len(c.quiet)}/{len(c.rates)}"
+            rows.append([arch, c.name, c.precision, f"**{c.best:.2f}**", spread, quiet, vs_clean, vs_orig,
                          f"{c.flops / 1e9:.2f}", f"{gflops:.1f}", f"{100 * gflops / peaks[c.precision]:.0f}%", c.note])
-    return table(["arch", "loop", "precision", "steps/s (best)", "range over rounds", "vs clean fp32",
+    return table(["arch", "loop", "precision", "steps/s (best)", "range over rounds", "quiet rounds", "vs clean fp32",
                   "vs original fp32", "GFLOP/step", "GFLOP/s", "% of mm peak", "note"], rows)
+
+
+SECTIONS = ("peaks", "train", "soundness", "generation")
 
 
 def main() -> None:
@@ -412,10 +426,15 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"), help="markdown file to write")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
     ap.add_argument("--archs", default="mlp,dcgan", help="comma-separated: mlp,dcgan")
-    ap.add_argument("--compile", action="store_true", help="also time torch.compile'd G and D (about a minute more)")
-    ap.add_argument("--sound-steps", type=int, default=0, help="bf16 soundness steps (default 300, --quick 40)")
+    ap.add_argument("--compile", action="store_true", help="also time torch.compile'd G and D (a minute or more)")
+    ap.add_argument("--rounds", type=int, default=0, help=f"timing rounds (default {ROUNDS}, --quick 1)")
+    ap.add_argument("--sound-steps", type=int, default=0, help="bf16 soundness steps (default 300, --quick 10)")
+    ap.add_argument("--skip", default="", help=f"comma-separated sections to leave out: {','.join(SECTIONS)}")
     args = ap.parse_args()
     quick = args.quick
+    skip = {x for x in args.skip.split(",") if x}
+    if skip - set(SECTIONS):
+        ap.error(f"--skip: unknown section(s) {', '.join(sorted(skip - set(SECTIONS)))}")
     nan = float("nan")
 
     threads = set_threads(args.threads or os.cpu_count() or 1)
@@ -423,83 +442,101 @@ def main() -> None:
     cpu_start = cpu_busy()
     load_before = load_average()
     info = machine(torch.get_num_threads())
+
+    def stamp() -> str:
+        return f"[{time.perf_counter() - t_start:.0f} s]"
+
     print("genart benchmarks: run this alone; other work on the CPU lowers and scatters every figure")
     for k, v in info.items():
         print(f"  {k}: {v}")
-    print(f"  running on {threads} threads (all {os.cpu_count()} cores); load average before: {load_before}", flush=True)
+    print(f"  running on {threads} threads ({os.cpu_count()} cores); load average before: {load_before}", flush=True)
+    cmd = " ".join([".venv/bin/python", "benchmarks/run.py", *sys.argv[1:]])
+    body: list[str] = []
 
     # 2. matrix-multiply peaks
     sizes = (1024, 2048) if quick else (1024, 2048, 3072)
     reps = 2 if quick else 5
-    peaks = {"fp32": mm_peak(torch.float32, sizes, reps), "bf16": mm_peak(torch.bfloat16, sizes, reps)}
-    conv_peaks = {"fp32": conv_peak(torch.float32, reps), "bf16": conv_peak(torch.bfloat16, reps)}
-    print(f"mm peak: fp32 {peaks['fp32']:.1f} GFLOP/s, bf16 {peaks['bf16']:.1f} GFLOP/s; 1x1 conv (oneDNN): "
-          f"fp32 {conv_peaks['fp32']:.1f}, bf16 {conv_peaks['bf16']:.1f} [{time.perf_counter() - t_start:.0f} s]", flush=True)
+    peaks = {"fp32": nan, "bf16": nan}
+    if "peaks" not in skip:
+        peaks = {"fp32": mm_peak(torch.float32, sizes, reps), "bf16": mm_peak(torch.bfloat16, sizes, reps)}
+        conv_peaks = {"fp32": conv_peak(torch.float32, reps), "bf16": conv_peak(torch.bfloat16, reps)}
+        print(f"mm peak: fp32 {peaks['fp32']:.1f} GFLOP/s, bf16 {peaks['bf16']:.1f} GFLOP/s; 1x1 conv (oneDNN): "
+              f"fp32 {conv_peaks['fp32']:.1f}, bf16 {conv_peaks['bf16']:.1f} {stamp()}", flush=True)
+        body += ["## Matrix-multiply peaks", "",
+                 table(["dtype", f"torch.mm GFLOP/s (best square, n up to {sizes[-1]})",
+                        "1x1 conv GFLOP/s (oneDNN, 8x1024x32x32)"],
+                       [[k, f"{v:.1f}", f"{conv_peaks[k]:.1f}"] for k, v in peaks.items()]), "",
+                 "fp32 torch.mm runs on MKL and bf16 torch.mm on oneDNN; convolutions always run on oneDNN.", ""]
 
     # 3-4. training speed and achieved GFLOP/s
-    cases: list[Case] = []
-    for arch in args.archs.split(","):
-        arch_cases = build_cases(arch, args.compile)
-        if quick:
-            time_cases(arch_cases, rounds=1, seconds=0.2, min_steps=1, warmup=1)
-        else:
-            time_cases(arch_cases, rounds=ROUNDS, seconds=0.5, min_steps=3, warmup=3)
-        for c in arch_cases:
-            print(f"  {arch:5} {c.name:24} {c.precision}: {c.best:7.2f} steps/s "
-                  f"({', '.join(f'{r:.2f}' for r in c.rates)}), {c.flops / 1e9:.2f} GFLOP/step", flush=True)
-        print(f"  [{time.perf_counter() - t_start:.0f} s]", flush=True)
-        cases += arch_cases
+    if "train" not in skip:
+        rounds = args.rounds or (1 if quick else ROUNDS)
+        cases: list[Case] = []
+        for arch in args.archs.split(","):
+            arch_cases = build_cases(arch, args.compile)
+            if quick:
+                time_cases(arch_cases, rounds=rounds, seconds=0.2, min_steps=1, warmup=1)
+            else:
+                time_cases(arch_cases, rounds=rounds, seconds=0.5, min_steps=3, warmup=3)
+            for c in arch_cases:
+                print(f"  {arch:5} {c.name:24} {c.precision}: {c.best:7.2f} steps/s (rounds: "
+                      f"{', '.join(f'{r:.2f}' + ('' if o < QUIET else '*') for r, o in zip(c.rates, c.others, strict=True))}"
+                      f"), {c.flops / 1e9:.2f} GFLOP/step", flush=True)
+            print(f"  {stamp()} (* = a round in which other processes took {100 * QUIET:.0f}% of the CPU or more)",
+                  flush=True)
+            cases += arch_cases
+        body += [f"## GAN training, batch {BATCH}", "",
+                 "mlp: 28x28, 1 channel; dcgan: 32x32, 3 channels; both unconditional, random images. "
+                 "`original` and `clean` are the reference loops in this file (eager fp32, torch's default Adam); "
+                 "`genart` is `GANTrainable.train_step` (which also updates the EMA generator); `variant:` rows are "
+                 "genart with one proposed change (see the functions of that name in benchmarks/run.py). "
+                 f"{rounds} rounds (each at least {1 if quick else 3} steps and {0.2 if quick else 0.5} s), the loops "
+                 f"alternating; steps/s is the best quiet round (other processes under {100 * QUIET:.0f}% of the CPU), "
+                 "or the best round when none was quiet. "
+                 "FLOPs counted with FlopCounterMode over one step (forward and backward of both nets); "
+                 "% of peak is against the torch.mm peak of the same dtype.", "",
+                 training_table(cases, peaks), ""]
 
     # 5. bf16 soundness
-    steps = args.sound_steps or (10 if quick else 300)
-    tail = min(100, max(1, steps // 3))
-    sound = soundness(steps, tail)
-    print(f"bf16 soundness ({steps} steps, mean of the last {tail}): "
-          + "; ".join(f"{p}: " + ", ".join(f"{k} {v:.3f}" for k, v in d.items()) for p, d in sound.items())
-          + f" [{time.perf_counter() - t_start:.0f} s]", flush=True)
+    if "soundness" not in skip:
+        steps = args.sound_steps or (10 if quick else 300)
+        tail = min(100, max(1, steps // 3))
+        sound = soundness(steps, tail)
+        print(f"bf16 soundness ({steps} steps, mean of the last {tail}): "
+              + "; ".join(f"{p}: " + ", ".join(f"{k} {v:.3f}" for k, v in d.items()) for p, d in sound.items())
+              + f" {stamp()}", flush=True)
+        body += [f"## bf16 soundness: genart dcgan on builtin:digits 32x32, {steps} steps from seed 0", "",
+                 "Configured as `genart train gan --data builtin:digits --size 32` would be; both runs start from the "
+                 "same weights and draw the same batches.", "",
+                 table(["precision", "steps/s", f"mean loss_d (last {tail})", f"mean loss_g (last {tail})",
+                        "mean D(real)", "mean D(fake)", "augment", "classes"],
+                       [[p, f"{d['steps_per_s']:.2f}", f"{d['loss_d']:.3f}", f"{d['loss_g']:.3f}",
+                         f"{d.get('d_real', nan):.3f}", f"{d.get('d_fake', nan):.3f}",
+                         ("on" if d["augment"] else "off") + (f" (mean p {d['aug_p']:.2f})" if "aug_p" in d else ""),
+                         f"{d['classes']:.0f}"] for p, d in sound.items()]), ""]
 
     # 6. generation latency
-    gen = generation(8 if quick else 20)
-    print("generation, 64 images 32x32 (median ms): " + ", ".join(f"{k} {v:.1f}" for k, v in gen.items()), flush=True)
+    if "generation" not in skip:
+        reps = 8 if quick else 20
+        gen = generation(reps)
+        print("generation, 64 images 32x32 (median ms): " + ", ".join(f"{k} {v:.1f}" for k, v in gen.items())
+              + f" {stamp()}", flush=True)
+        body += ["## Generation: 64 images at 32x32 from a dcgan generator (eval, inference_mode)", "",
+                 table(["precision", f"median ms (of {reps})"], [[k, f"{v:.1f}"] for k, v in gen.items()]), ""]
 
     # 7. report
     load_after = load_average()
     elapsed = time.perf_counter() - t_start
     others = others_share(cpu_start, elapsed)
-    busy = others > 0.05
     print(f"other processes used {100 * others:.0f}% of the CPU during this run; load average after: {load_after}")
-    cmd = " ".join([".venv/bin/python", "benchmarks/run.py", *sys.argv[1:]])
     md = ["# genart benchmarks", "",
-          f"Produced by `{cmd}` on {time.strftime('%Y-%m-%d %H:%M')}, in {elapsed:.0f} s.", "",
+          f"Produced by `{cmd}` on {time.strftime('%Y-%m-%d %H:%M')}, in {elapsed:.0f} s, on {threads} threads.", "",
           "## Machine", "", table(["", ""], [[k, v] for k, v in info.items()]), "",
           f"Load average (1, 5, 15 min) before: {load_before}; after: {load_after}. "
           f"Other processes used {100 * others:.0f}% of the machine's CPU time during the run (from /proc/stat). "
-          + ("**The machine was busy with other work during this run: figures are low and noisy.**" if busy
+          + ("**The machine was busy with other work during this run: figures are low and noisy.**" if others > QUIET
              else "The machine was otherwise idle."), "",
-          "## Matrix-multiply peaks", "",
-          table(["dtype", "torch.mm GFLOP/s (best square, n up to " + str(sizes[-1]) + ")",
-                 "1x1 conv GFLOP/s (oneDNN, 8x1024x32x32)"],
-                [[k, f"{v:.1f}", f"{conv_peaks[k]:.1f}"] for k, v in peaks.items()]), "",
-          "fp32 torch.mm goes through MKL and bf16 through oneDNN; convolutions always run on oneDNN, "
-          "so a convolutional step can exceed the fp32 mm figure.", "",
-          f"## GAN training, batch {BATCH}", "",
-          "mlp: 28x28, 1 channel; dcgan: 32x32, 3 channels; both unconditional, random images. "
-          "`original` and `clean` are the reference loops in this file (eager fp32, torch's default Adam); "
-          "`genart` is `GANTrainable.train_step` (which also updates the EMA generator). "
-          f"Best of {1 if quick else ROUNDS} rounds (each at least 3 steps and 0.5 s), the loops alternating. "
-          "FLOPs counted with FlopCounterMode over one step (forward and backward of both nets); "
-          "% of peak is against the fp32 or bf16 mm peak.", "",
-          training_table(cases, peaks), "",
-          f"## bf16 soundness: genart dcgan on builtin:digits 32x32, {steps} steps from seed 0", "",
-          table(["precision", "steps/s", f"mean loss_d (last {tail})", f"mean loss_g (last {tail})",
-                 "mean D(real)", "mean D(fake)", "augment", "classes"],
-                [[p, f"{d['steps_per_s']:.2f}", f"{d['loss_d']:.3f}", f"{d['loss_g']:.3f}", f"{d.get('d_real', nan):.3f}",
-                  f"{d.get('d_fake', nan):.3f}", ("on" if d["augment"] else "off")
-                  + (f" (mean p {d['aug_p']:.2f})" if "aug_p" in d else ""), f"{d['classes']:.0f}"]
-                 for p, d in sound.items()]), "",
-          "## Generation: 64 images at 32x32 from a dcgan generator (eval, inference_mode)", "",
-          table(["precision", f"median ms (of {8 if quick else 20})"], [[k, f"{v:.1f}"] for k, v in gen.items()]),
-          ""]
+          *body]
     text = "\n".join(md)
     print()
     print(text)

@@ -98,7 +98,7 @@ def train_text(
     embed: Annotated[Optional[int], typer.Option(help="Embedding size (default 64 for char, 256 for bpe).")] = None,  # noqa: UP045
     dropout: Annotated[float, typer.Option(help="Dropout between layers and before the head.")] = 0.0,
     bptt: Annotated[int, typer.Option(help="Tokens per step of truncated backpropagation through time.")] = 128,
-    lr: Annotated[float, typer.Option(help="Peak AdamW learning rate (linear warm-up, then cosine decay to a tenth).")] = 1.6e-2,
+    lr: Annotated[float, typer.Option(help="Peak AdamW learning rate (linear warm-up, then cosine decay to a tenth).")] = 2e-2,
     warmup: Annotated[int, typer.Option(help="Warm-up steps.")] = 100,
     weight_decay: Annotated[float, typer.Option("--weight-decay", help="AdamW weight decay of the weight matrices.")] = 0.01,
     clip: Annotated[float, typer.Option(help="Clip the gradient norm to this (0: no clipping).")] = 1.0,
@@ -126,6 +126,53 @@ def train_text(
                      steps=steps, minutes=minutes, seed=seed, device=device, precision=precision, threads=threads,
                      sample_every=sample_every, save_every=save_every, checkpoint_every=checkpoint_every,
                      log_every=log_every)
+    train(cfg, out, fresh=fresh, console=err_console)
+
+
+MusicDataOpt = Annotated[str, typer.Option("--data", help="A folder of .mid/.midi (and .abc, .xml, .mxl, .musicxml) files, one file, or builtin:bach.")]  # noqa: E501
+
+
+@train_app.command("music")
+def train_music(
+    data: MusicDataOpt,
+    out: Out,
+    tokenizer: Annotated[str, typer.Option(help="MidiTok tokens: remi (bars and positions) or tsd (time shifts).")] = "remi",
+    drums: Annotated[str, typer.Option(help="keep or drop drum tracks.")] = "keep",
+    transpose: Annotated[str, typer.Option(help="Augment the training pieces with transpositions, e.g. -5..6 (0: none).")] = "0",
+    max_pieces: Annotated[int, typer.Option("--max-pieces", help="Use only the first N pieces (0: all).")] = 0,
+    val_split: Annotated[float, typer.Option("--val-split", help="Fraction of pieces held out for validation (0: none).")] = 0.1,
+    cell: Annotated[str, typer.Option(help="lstm or gru.")] = "lstm",
+    layers: Annotated[int, typer.Option(help="Recurrent layers.")] = 2,
+    hidden: Annotated[int, typer.Option(help="Units per recurrent layer.")] = 256,
+    embed: Annotated[int, typer.Option(help="Embedding size.")] = 128,
+    dropout: Annotated[float, typer.Option(help="Dropout between layers and before the head.")] = 0.0,
+    bptt: Annotated[int, typer.Option(help="Tokens per step of truncated backpropagation through time.")] = 128,
+    lr: Annotated[float, typer.Option(help="Peak AdamW learning rate (linear warm-up, then cosine decay to a tenth).")] = 1e-2,
+    warmup: Annotated[int, typer.Option(help="Warm-up steps.")] = 100,
+    weight_decay: Annotated[float, typer.Option("--weight-decay", help="AdamW weight decay of the weight matrices.")] = 0.01,
+    clip: Annotated[float, typer.Option(help="Clip the gradient norm to this (0: no clipping).")] = 1.0,
+    batch: Annotated[int, typer.Option(help="Parallel lanes of tokens per step.")] = 32,
+    steps: Annotated[Optional[int], typer.Option(help="Train until this many steps in all.")] = None,  # noqa: UP045
+    minutes: Annotated[Optional[float], typer.Option(help="Train for this many minutes in all (default 10 when --steps is absent).")] = None,  # noqa: UP045,E501
+    seed: Annotated[int, typer.Option(help="Random seed (also picks the held-out pieces).")] = 0,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+    precision: Annotated[str, typer.Option(help="auto (bf16 where it helps), fp32 or bf16.")] = "auto",
+    threads: Annotated[int, typer.Option(help="CPU threads (0: all cores, or OMP_NUM_THREADS).")] = 0,
+    sample_every: Annotated[int, typer.Option("--sample-every", help="Write a MIDI preview and compute the validation loss every N steps (0: at the end).")] = 250,  # noqa: E501
+    save_every: Annotated[float, typer.Option("--save-every", help="Checkpoint at least every N seconds.")] = 60.0,
+    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Also keep a checkpoint every N steps.")] = 0,
+    log_every: Annotated[int, typer.Option("--log-every", help="Log losses every N steps.")] = 10,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Delete an existing run at --out and start over.")] = False,
+) -> None:
+    """Train a recurrent music model (LSTM or GRU over MidiTok tokens, all tracks) on your MIDI files or builtin:bach."""
+    from genart.config import MusicConfig
+    from genart.train import train
+
+    cfg = MusicConfig(data=data, tokenizer=tokenizer, drums=drums, transpose=transpose, max_pieces=max_pieces,
+                      val_split=val_split, cell=cell, layers=layers, hidden=hidden, embed=embed, dropout=dropout, bptt=bptt,
+                      lr=lr, warmup=warmup, weight_decay=weight_decay, clip=clip, batch=batch, steps=steps, minutes=minutes,
+                      seed=seed, device=device, precision=precision, threads=threads, sample_every=sample_every,
+                      save_every=save_every, checkpoint_every=checkpoint_every, log_every=log_every)
     train(cfg, out, fresh=fresh, console=err_console)
 
 

@@ -179,7 +179,7 @@ class TextConfig(TrainConfig):
     embed: int = 0
     dropout: float = 0.0
     bptt: int = 128
-    lr: float = 1.6e-2
+    lr: float = 2e-2
     warmup: int = 100
     weight_decay: float = 0.01
     clip: float = 1.0
@@ -247,7 +247,69 @@ TEXT_DEFAULTS: dict[str, Any] = {
 }
 
 
-CONFIGS: dict[str, type[TrainConfig]] = {"gan": GANConfig, "vae": VAEConfig, "text": TextConfig}
+@dataclass
+class MusicConfig(TrainConfig):
+    """Music with the recurrent network of the text kind over MidiTok tokens (REMI or TSD, all tracks in one stream).
+
+    `transpose` is a range of semitones, e.g. "-5..6": every training piece is also used transposed by each shift
+    (held-out pieces never are). `max_pieces` (0: all) keeps the first N pieces of the data, for quick runs."""
+
+    kind: ClassVar[str] = "music"
+    batch: int = 32
+    sample_every: int = 250
+    tokenizer: str = "remi"
+    drums: str = "keep"
+    transpose: str = "0"
+    max_pieces: int = 0
+    val_split: float = 0.1
+    cell: str = "lstm"
+    layers: int = 2
+    hidden: int = 256
+    embed: int = 128
+    dropout: float = 0.0
+    bptt: int = 128
+    lr: float = 1e-2
+    warmup: int = 100
+    weight_decay: float = 0.01
+    clip: float = 1.0
+
+    def validate(self) -> None:
+        super().validate()
+        _choice("tokenizer", self.tokenizer, ("remi", "tsd"))
+        _choice("drums", self.drums, ("keep", "drop"))
+        _choice("cell", self.cell, ("lstm", "gru"))
+        transpose_range(self.transpose)
+        _positive("max_pieces", self.max_pieces, allow_zero=True)
+        for name in ("layers", "hidden", "embed", "bptt", "lr"):
+            _positive(name, getattr(self, name))
+        _positive("warmup", self.warmup, allow_zero=True)
+        _positive("weight_decay", self.weight_decay, allow_zero=True)
+        _positive("clip", self.clip, allow_zero=True)
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"--dropout {self.dropout} must be in [0, 1)", "0 for short runs, 0.1-0.3 against overfitting")
+        if not 0 <= self.val_split <= 0.5:
+            raise ConfigError(f"--val-split {self.val_split} must be in [0, 0.5]",
+                              "0.1 holds out a tenth of the pieces; 0 turns validation off")
+        if self.hidden > 8192 or self.layers > 16 or self.embed > 8192:
+            raise ConfigError("the network asked for is too large", "use --hidden/--embed up to 8192 and --layers up to 16")
+
+
+def transpose_range(text: str) -> tuple[int, int]:
+    """"-5..6" (or "3", or "0": none) to the inclusive range of semitone shifts (-12 to 12)."""
+    import re
+
+    m = re.fullmatch(r"\s*([+-]?\d+)\s*(?:\.\.\s*([+-]?\d+)\s*)?", str(text))
+    if not m:
+        raise ConfigError(f"--transpose {text!r} is not a range of semitones", "write e.g. -5..6, or 0 for none")
+    lo = int(m.group(1))
+    hi = int(m.group(2)) if m.group(2) is not None else lo
+    lo, hi = min(lo, 0, hi), max(lo, 0, hi)  # the piece as it is is always kept
+    if lo < -12 or hi > 12:
+        raise ConfigError(f"--transpose {text} reaches beyond an octave", "use shifts from -12 to 12, e.g. -5..6")
+    return lo, hi
+
+
+CONFIGS: dict[str, type[TrainConfig]] = {"gan": GANConfig, "vae": VAEConfig, "text": TextConfig, "music": MusicConfig}
 
 
 def config_class(kind: str) -> type[TrainConfig]:

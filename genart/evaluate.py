@@ -35,6 +35,7 @@ EVALUATORS: dict[str, str] = {
     "gan": "genart.metrics.images:evaluate_images",
     "vae": "genart.metrics.images:evaluate_vae",
     "text": "genart.metrics.text:evaluate_text",
+    "music": "genart.metrics.music:evaluate_music",
 }
 JSON_FILE = "evaluation.json"
 HTML_FILE = "evaluation.html"

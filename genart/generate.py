@@ -75,11 +75,19 @@ def generate_text(model: Model, o: GenerateOptions) -> str:
     return write_text(model, o)
 
 
+def generate_music(model: Model, o: GenerateOptions) -> str:
+    """MIDI files (song.mid, or song-00.mid ... with --n), optionally WAV and MusicXML, with provenance."""
+    from genart.io.midi import generate_music as write_music
+
+    return write_music(model, o)
+
+
 #: kind -> function writing that kind's outputs and returning a one-line summary
 GENERATORS: dict[str, Callable[[Model, GenerateOptions], str]] = {
     "gan": generate_images,
     "vae": generate_images,
     "text": generate_text,
+    "music": generate_music,
 }
 
 

@@ -75,10 +75,31 @@ def _text_sampler() -> type:
     return TextSampler
 
 
+def _music_data(cfg: Any, resolved: dict[str, Any]) -> Any:
+    from genart.data.music import load_music
+    return load_music(cfg, resolved)
+
+
+def _music_resolve(data: Any) -> dict[str, Any]:
+    from genart.data.music import music_resolve
+    return music_resolve(data)
+
+
+def _music_trainable() -> type:
+    from genart.models.music import MusicTrainable
+    return MusicTrainable
+
+
+def _music_sampler() -> type:
+    from genart.models.music import MusicSampler
+    return MusicSampler
+
+
 KINDS: dict[str, KindSpec] = {
     "gan": KindSpec("gan", GANConfig, _image_data, _image_resolve, _gan_trainable, _gan_sampler),
     "vae": KindSpec("vae", VAEConfig, _image_data, _image_resolve, _vae_trainable, _vae_sampler),
     "text": KindSpec("text", CONFIGS["text"], _text_data, _text_resolve, _text_trainable, _text_sampler),
+    "music": KindSpec("music", CONFIGS["music"], _music_data, _music_resolve, _music_trainable, _music_sampler),
 }
 assert set(KINDS) <= set(CONFIGS)
 

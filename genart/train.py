@@ -31,6 +31,8 @@ def print_report(console: Console, report: dict[str, Any], limit: int = 20) -> N
     """The ingest report on screen: counts, then every skipped file and why (the first `limit`)."""
     console.print(f"[bold]data[/] {report.get('source')}: {report['files']} files, {report['used']} used, "
                   f"{report['skipped']} skipped")
+    if report.get("summary"):
+        console.print(f"  {report['summary']}", highlight=False)
     skipped = report.get("skipped_files", [])
     for s in skipped[:limit]:
         console.print(f"  [yellow]skipped[/] {s['file']}: {s['reason']}", highlight=False)
