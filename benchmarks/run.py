@@ -429,6 +429,7 @@ def main() -> None:
     ap.add_argument("--compile", action="store_true", help="also time torch.compile'd G and D (a minute or more)")
     ap.add_argument("--rounds", type=int, default=0, help=f"timing rounds (default {ROUNDS}, --quick 1)")
     ap.add_argument("--sound-steps", type=int, default=0, help="bf16 soundness steps (default 300, --quick 10)")
+    ap.add_argument("--append", action="store_true", help="add this run's report to the end of --out instead of replacing it")
     ap.add_argument("--skip", default="", help=f"comma-separated sections to leave out: {','.join(SECTIONS)}")
     args = ap.parse_args()
     quick = args.quick
@@ -542,8 +543,10 @@ def main() -> None:
     print(text)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if args.append and out.exists():
+        text = out.read_text().rstrip("\n") + "\n\n---\n\n" + text.replace("# genart", "# genart, another run:", 1)
     out.write_text(text)
-    print(f"written to {out}")
+    print(f"{'appended' if args.append else 'written'} to {out}")
 
 
 if __name__ == "__main__":

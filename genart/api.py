@@ -108,13 +108,26 @@ class Model:
 
     def generate_tensor(self, n: int = 16, seed: int = 0, seeds: list[int] | None = None,
                         truncation: float | None = None, cls_: str | int | None = None,
-                        temperature: float | None = None) -> torch.Tensor:
-        """Images in [-1, 1], (N, C, H, W). Image k comes from seed `seed + k` (or seeds[k])."""
+                        temperature: float | None = None, edits: list[tuple[int, float]] | dict[int, float] | None = None,
+                        mix: int | None = None) -> torch.Tensor:
+        """Images in [-1, 1], (N, C, H, W). Image k comes from seed `seed + k` (or seeds[k]). `edits` move along the
+        run's latent directions ({K: AMOUNT}); `mix` crosses each latent with seed `mix` (see genart.controls)."""
         seeds = seeds if seeds is not None else list(range(seed, seed + n))
         if not 1 <= len(seeds) <= MAX_N:
             raise ConfigError(f"--n {len(seeds)} is out of range", f"ask for 1 to {MAX_N} images")
-        z, y = self.latents(seeds, truncation, cls_, temperature)
+        if edits or mix is not None:
+            from genart.controls import control_latents
+
+            z, y = control_latents(self, seeds, truncation, cls_, temperature, edits, mix)
+        else:
+            z, y = self.latents(seeds, truncation, cls_, temperature)
         return self.sampler.render(z, y)
+
+    def directions(self, k: int = 8) -> Any:
+        """The run's first k latent directions, found without labels (see genart.controls)."""
+        from genart.controls import directions
+
+        return directions(self, k)
 
     def generate(self, *args: Any, **kwargs: Any) -> Any:
         """Image kinds: `n` PIL images (the same seed always gives the same image). Other kinds: their

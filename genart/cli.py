@@ -240,6 +240,8 @@ def generate(
     wav: Annotated[bool, typer.Option("--wav", help="Music: also render audio.")] = False,
     musicxml: Annotated[bool, typer.Option("--musicxml", help="Music: also write a score.")] = False,
     soundfont: Annotated[Optional[Path], typer.Option(help="Music: render with this .sf2 through FluidSynth.")] = None,  # noqa: UP045
+    edit: Annotated[Optional[list[str]], typer.Option("--edit", help="Images: K:AMOUNT moves along latent direction K (see genart directions); repeatable.")] = None,  # noqa: UP045,E501
+    mix: Annotated[Optional[int], typer.Option("--mix", help="Images: cross each latent with this seed's (first half of z from the image's seed, the rest from this one).")] = None,  # noqa: UP045,E501
     checkpoint: Annotated[str, typer.Option(help="last, best, or a checkpoint file name.")] = "last",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
 ) -> None:
@@ -250,7 +252,7 @@ def generate(
     opts = GenerateOptions(out=out, n=n, seed=seed, seeds=seeds, truncation=truncation, class_=class_,
                            individual=individual, nrow=nrow, temperature=temperature, prime=prime, length=length,
                            top_k=top_k, top_p=top_p, stream=stream, bars=bars, primer=primer, primer_notes=primer_notes,
-                           wav=wav, musicxml=musicxml, soundfont=soundfont)
+                           wav=wav, musicxml=musicxml, soundfont=soundfont, edit=edit, mix=mix)
     model = genart.load(str(run), checkpoint=checkpoint, device=device)
     message = run_generate(model, opts)
     if message:
@@ -399,6 +401,85 @@ def evaluate(
     out_console.print(table(result))
     out_console.print(f"wrote {run / 'evaluation.json'}, {run / 'evaluation.html'} and {run / 'MODEL_CARD.md'}",
                       highlight=False, soft_wrap=True)
+
+
+@app.command()
+def directions(
+    run: Annotated[Path, typer.Argument(help="A gan or vae run directory.")],
+    out: Annotated[Path, typer.Option("--out", help="dirs.png: one row per direction, from -SPAN to +SPAN.")],
+    k: Annotated[int, typer.Option("--k", help="How many directions (1 to 16).")] = 8,
+    seed: Annotated[int, typer.Option(help="The seed whose image is moved along each direction.")] = 0,
+    steps: Annotated[int, typer.Option(help="Images per direction.")] = 7,
+    span: Annotated[float, typer.Option(help="How far each row goes, in standard deviations.")] = 3.0,
+    truncation: Annotated[Optional[float], typer.Option(help="Truncate the latent to +-T first.")] = None,  # noqa: UP045
+    class_: Annotated[Optional[str], typer.Option("--class", help="Class name or index (conditional runs).")] = None,  # noqa: UP045
+    checkpoint: Annotated[str, typer.Option(help="last, best, or a checkpoint file name.")] = "last",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+) -> None:
+    """Find latent directions without labels (GANSpace-style PCA) and show a strip of images along each; use them
+    with genart generate --edit K:AMOUNT."""
+    import genart
+    from genart.api import require_image_kind
+    from genart.controls import direction_strip
+    from genart.io.images import save_grid
+
+    if out.suffix.lower() != ".png":
+        raise GenartError(f"--out {out} should be a .png file", "name it e.g. dirs.png")
+    model = genart.load(str(run), checkpoint=checkpoint, device=device)
+    require_image_kind(model)
+    images, dirs = direction_strip(model, seed, k, steps, span, truncation, class_)
+    prov = model.provenance(seed=seed, directions=len(dirs), steps=steps, span=span, method=dirs.method)
+    save_grid(images, out, prov, nrow=steps)
+    explained = ", ".join(f"{i}: {100 * float(e):.1f}%" for i, e in enumerate(dirs.explained))
+    out_console.print(f"wrote {out}: {len(dirs)} directions ({dirs.method}), rows from -{span:g} to +{span:g} std\n"
+                      f"variance explained: {explained}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def evolve(
+    run: Annotated[Path, typer.Argument(help="A gan or vae run directory.")],
+    session: Annotated[str, typer.Option("--session", help="Session name (kept in RUN/studio/sessions/NAME.json).")],
+    out: Annotated[Path, typer.Option("--out", help="next.png: the generation's grid, numbered from 0 at the top left.")],
+    like: Annotated[str, typer.Option("--like", help="Numbers of the images you like, e.g. 3,7.")] = "",
+    dislike: Annotated[str, typer.Option("--dislike", help="Numbers of the images you dislike.")] = "",
+    n: Annotated[int, typer.Option(help="Population size when starting a session.")] = 12,
+    seed: Annotated[int, typer.Option(help="First seed of generation 0.")] = 0,
+    truncation: Annotated[Optional[float], typer.Option(help="Truncate generation 0's latents to +-T.")] = None,  # noqa: UP045
+    class_: Annotated[Optional[str], typer.Option("--class", help="Class of generation 0 (conditional runs).")] = None,  # noqa: UP045
+    nrow: Annotated[int, typer.Option(help="Images per grid row (0: square).")] = 0,
+    checkpoint: Annotated[str, typer.Option(help="last, best, or a checkpoint file name.")] = "last",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+) -> None:
+    """Steer by preference: start a session (no --like), then mark images liked or disliked to breed the next
+    generation from the liked ones (select, cross over, mutate)."""
+    import genart
+    from genart.evolve import check_session_name, evolve_cli
+
+    check_session_name(session)
+
+    def numbers(text: str, what: str) -> list[int]:
+        try:
+            return [int(x) for x in text.replace(" ", "").split(",") if x]
+        except ValueError:
+            raise GenartError(f"--{what} {text!r} is not a list of image numbers", "write e.g. 3,7") from None
+
+    likes, dislikes = numbers(like, "like"), numbers(dislike, "dislike")
+    model = genart.load(str(run), checkpoint=checkpoint, device=device)
+    out_console.print(evolve_cli(model, session, likes, dislikes, out, n, seed, truncation, class_, nrow),
+                      highlight=False, soft_wrap=True)
+
+
+@app.command()
+def studio(
+    runs_dir: Annotated[Path, typer.Argument(help="A folder of run directories (or one run).")] = Path("runs"),
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8765,
+    host: Annotated[str, typer.Option(help="Address to bind (127.0.0.1: this computer only).")] = "127.0.0.1",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+) -> None:
+    """Open the studio: a local web page to explore runs with sliders, evolve images, and listen to music."""
+    from genart.studio import serve
+
+    serve(runs_dir, host=host, port=port, device=device, console=err_console)
 
 
 @app.command()

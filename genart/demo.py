@@ -37,11 +37,18 @@ def _gan_section(data: str, name: str, size: int, about: str) -> Callable[[Path,
         save_animation(model.walk_tensor(frames=48, seed=0, keys=4), out / f"{name}-walk.gif", fps=16,
                        provenance=model.provenance(seeds="0-3", frames=48))
         shutil.copyfile(run_dir / "metrics.png", out / f"{name}-losses.png")
+        from genart.evolve import simulated_lineage
+
+        lineage, _ = simulated_lineage(model)  # controls: one evolved lineage, steered toward seed 999's image
+        save_grid(lineage, out / f"{name}-lineage.png", model.provenance(session="demo (simulated user)"), nrow=len(lineage))
         from genart.evaluate import gallery_html
 
         evaluation = gallery_html(run_dir, out, console)  # also rewrites the model card with the figures
         card = (run_dir / "MODEL_CARD.md").read_text(encoding="utf-8")
-        return (f"<p>{html.escape(about)} {model.step} steps.</p>"
+        studio = (f'<figure><img src="{name}-lineage.png" width="520"><figcaption>an evolved lineage: the target, then the '
+                  "image a simulated user liked best in each generation</figcaption></figure>"
+                  f'<p class="cmd">genart studio {html.escape(str(run_dir.parent))}  # sliders, like/dislike, evolve</p>')
+        return (f"<p>{html.escape(about)} {model.step} steps.</p>{studio}"
                 f'<div class="row"><figure><img src="{name}-grid.png"><figcaption>64 samples, seeds 0-63</figcaption></figure>'
                 f'<figure><img src="{name}-walk.gif" width="256"><figcaption>a walk through latent space</figcaption></figure>'
                 f'<figure><img src="{name}-losses.png" width="420"><figcaption>losses</figcaption></figure></div>'

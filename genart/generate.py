@@ -23,6 +23,8 @@ class GenerateOptions:
     class_: str | None = None
     individual: Path | None = None
     nrow: int = 0
+    edit: list[str] | None = None  # K:AMOUNT moves along latent direction K (genart.controls)
+    mix: int | None = None  # cross each latent with this seed's
     # sequences (text, music)
     temperature: str | None = None
     prime: str | None = None
@@ -57,7 +59,18 @@ def generate_images(model: Model, o: GenerateOptions) -> str:
     seed_list = parse_seeds(o.seeds) if o.seeds else list(range(o.seed, o.seed + n))
     temperature = float(o.temperature) if o.temperature else None
     kwargs = {"temperature": temperature} if temperature is not None else {}
-    images = model.generate_tensor(seeds=seed_list, truncation=o.truncation, cls_=o.class_, **kwargs)
+    controls: dict = {}
+    if o.edit:
+        from genart.controls import parse_edit
+
+        controls["edits"] = [parse_edit(e) for e in o.edit]
+    if o.mix is not None:
+        controls["mix"] = o.mix
+    images = model.generate_tensor(seeds=seed_list, truncation=o.truncation, cls_=o.class_, **kwargs, **controls)
+    if o.edit:
+        kwargs["edits"] = ",".join(o.edit)
+    if o.mix is not None:
+        kwargs["mix"] = o.mix
     prov = model.provenance(seeds=seed_text(seed_list), truncation=o.truncation, **{"class": o.class_}, **kwargs)
     save_grid(images, o.out, prov, nrow=o.nrow or None)
     if o.individual:
