@@ -17,10 +17,10 @@ import torch
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from genart import __version__
+from genart import __version__, distributed
 from genart.config import TrainConfig
 from genart.device import pick_device, resolve_precision, set_threads
-from genart.errors import RunError, TrainingDiverged
+from genart.errors import ConfigError, RunError, TrainingDiverged
 from genart.kinds import get_kind
 from genart.runs import DATA, RunDir, load_checkpoint, prepare_run, save_checkpoint, write_json
 
@@ -48,30 +48,50 @@ class Trainer:
         cfg.validate()
         self.cfg = cfg
         self.spec = get_kind(cfg.kind)
-        self.console = console or Console(stderr=True)
-        self.run, self.resuming = prepare_run(out, cfg, fresh)
+        trainable_cls = self.spec.trainable()
         self.threads = set_threads(cfg.threads)
         self.device = pick_device(cfg.device)
-        trainable_cls = self.spec.trainable()
+        if distributed.launched():
+            if not trainable_cls.supports_ddp:
+                raise ConfigError(f"data-parallel training (torchrun) is not available for {cfg.kind} runs yet",
+                                  "train it in one process: genart train ...")
+            self.device = distributed.init(self.device)
+        self.rank, self.world = distributed.rank(), distributed.world()
+        self.main = self.rank == 0  # only rank 0 writes the run directory and prints
+        self.console = (console or Console(stderr=True)) if self.main else Console(stderr=True, quiet=True)
+        if self.main:
+            self.run, self.resuming = prepare_run(out, cfg, fresh)
+        distributed.barrier()  # rank 0 has checked (or cleared, with --fresh) the run before the others look
+        if not self.main:
+            self.run, self.resuming = prepare_run(out, cfg, False)
         self.precision = resolve_precision(cfg.precision, self.device, trainable_cls.bf16_helps)
         self.data = self.spec.load_data(cfg, self.run.resolved if self.resuming else {})
         report = getattr(self.data, "report", {})
-        print_report(self.console, report)
-        write_json(self.run.path / DATA, report)  # the run folder appears only once its data is usable
         self.run.resolved = {**self.spec.resolve(self.data), "precision": self.precision}
-        self.run.save_config()
+        if self.main:
+            print_report(self.console, report)
+            write_json(self.run.path / DATA, report)  # the run folder appears only once its data is usable
+            self.run.save_config()
 
-        torch.manual_seed(cfg.seed)
-        self.generator = torch.Generator().manual_seed(cfg.seed + 1)
+        torch.manual_seed(cfg.seed)  # every rank builds the same initial networks
+        self.generator = torch.Generator().manual_seed(cfg.seed + 1 + 1000 * self.rank)
         self.model = trainable_cls(cfg, self.data, self.device, self.precision, self.generator)
+        if self.rank:  # each rank draws its own noise and batches; rank 0 reproduces a single-process run
+            torch.manual_seed(cfg.seed + 1000 * self.rank)
         self.step = 0
         self.elapsed = 0.0  # training seconds over all sessions of this run
         self.best: dict[str, Any] = {}
         if self.resuming:
             self._load(self.run.last_checkpoint)
-        self.run.truncate_metrics(self.step)  # rows logged after the checkpoint will be logged again
+            if not self.main:  # only rank 0's random state is saved; the others derive theirs from the step
+                torch.manual_seed(cfg.seed + 1000 * self.rank + 7919 * self.step)
+                self.generator.manual_seed(cfg.seed + 1 + 1000 * self.rank + 7919 * self.step)
+        if self.main:
+            self.run.truncate_metrics(self.step)  # rows logged after the checkpoint will be logged again
         if self.resuming:
             self.console.print(f"resuming from step {self.step} ({self.elapsed / 60:.1f} min trained so far)")
+        if self.world > 1:
+            self.console.print(f"data-parallel: {self.world} processes, {cfg.batch} images per process per step")
         self._sums: dict[str, torch.Tensor] = {}
         self._count = 0
         self._interrupted = False
@@ -89,6 +109,8 @@ class Trainer:
                 "kind": self.cfg.kind, "precision": self.precision}
 
     def save(self, also: str | None = None) -> None:
+        if not self.main:
+            return
         state, info = self._state(), self._info()
         _check_finite(state["model"])
         save_checkpoint(self.run.last_checkpoint, state, info)
@@ -126,7 +148,8 @@ class Trainer:
                 "lower the learning rates (--lr-g/--lr-d), try --precision fp32, or resume from the checkpoint")
         row = {"step": self.step, **{k: round(v, 6) for k, v in values.items()},
                "steps_per_s": round(rate, 3), "elapsed_s": round(self.elapsed, 2)}
-        self.run.append_metrics([row])
+        if self.main:
+            self.run.append_metrics([row])
         return values
 
     # --- the loop -----------------------------------------------------------------------------------
@@ -150,24 +173,29 @@ class Trainer:
         by_steps = cfg.steps is not None
         task = progress.add_task("train", total=max_steps if by_steps else limit_s,
                                  completed=self.step if by_steps else self.elapsed, losses="")
+        done = False
         try:
             with progress:
                 t_prev = time.monotonic()
-                while self.step < max_steps and self.elapsed < limit_s and not self._interrupted:
+                while self.step < max_steps and not done:
                     losses = self.model.train_step(self.step)
                     self.step += 1
                     now = time.monotonic()
                     self.elapsed += now - t_prev
                     t_prev = now
                     self._accumulate(losses)
-                    done = self.step >= max_steps or self.elapsed >= limit_s
+                    if self.world > 1:  # all ranks must stop at the same step: agree at each log interval
+                        done = self.step >= max_steps or (self.step % cfg.log_every == 0 and distributed.any_rank(
+                            self.elapsed >= limit_s or self._interrupted))
+                    else:
+                        done = self.step >= max_steps or self.elapsed >= limit_s or self._interrupted
                     if self.step % cfg.log_every == 0 or done:
                         rate = (self.step - last_log_step) / max(1e-9, now - last_log_t)
                         last_log_t, last_log_step = now, self.step
                         values = self._flush(rate)
                         progress.update(task, completed=self.step if by_steps else self.elapsed,
                                         losses=_fmt(values) + f"  {rate:.1f} steps/s  step {self.step}")
-                    if (cfg.sample_every and self.step % cfg.sample_every == 0) or done:
+                    if self.main and ((cfg.sample_every and self.step % cfg.sample_every == 0) or done):
                         self._preview(values, quiet=self.console.is_terminal)
                     keep = bool(cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0)
                     if now - last_save >= cfg.save_every or keep or done:
@@ -182,7 +210,11 @@ class Trainer:
         finally:
             if old_handler is not None:
                 signal.signal(signal.SIGINT, old_handler)
-        self._finish(values)
+        if self.world > 1:
+            same = distributed.replicas_identical(self.model.replicated())
+            self.console.print(f"data-parallel: replicas {'identical' if same else 'DIFFER'} after step {self.step}")
+        if self.main:
+            self._finish(values)
         return self.run
 
     def _preview(self, values: dict[str, float], quiet: bool) -> None:
@@ -218,7 +250,10 @@ class Trainer:
 
 def train(cfg: TrainConfig, out: str | Path, fresh: bool = False, console: Console | None = None) -> RunDir:
     """Train (or resume) the run at `out` with `cfg`; returns the run directory."""
-    return Trainer(cfg, out, fresh=fresh, console=console).fit()
+    try:
+        return Trainer(cfg, out, fresh=fresh, console=console).fit()
+    finally:
+        distributed.finish()
 
 
 def _check_finite(state: dict[str, Any]) -> None:

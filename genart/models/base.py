@@ -20,6 +20,8 @@ class Trainable(ABC):
 
     #: whether bf16 autocast measurably speeds this kind up on CPUs with bf16 units (see benchmarks/)
     bf16_helps: ClassVar[bool] = False
+    #: whether the kind wraps its networks with genart.distributed.wrap and shards its data (torchrun)
+    supports_ddp: ClassVar[bool] = False
 
     def __init__(self, cfg: TrainConfig, data: Any, device: torch.device, precision: str,
                  generator: torch.Generator) -> None:
@@ -39,6 +41,13 @@ class Trainable(ABC):
 
     @abstractmethod
     def load_state(self, state: dict[str, Any]) -> None: ...
+
+    def replicated(self) -> list[torch.Tensor]:
+        """Tensors every data-parallel rank must hold identically (all float tensors of the state)."""
+        from genart.runs import flatten_state
+
+        tensors, _ = flatten_state(self.state())
+        return [t for t in tensors.values() if t.is_floating_point()]
 
     def preview(self, path_stem: Path) -> list[Path]:
         """Write preview samples next to `path_stem` (e.g. samples/step-000500); return the files."""

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genart import distributed
 from genart.config import GANConfig
 from genart.device import autocast
 from genart.models.augment import diff_augment
@@ -194,6 +195,7 @@ def to_unit(images: torch.Tensor) -> torch.Tensor:
 
 class GANTrainable(Trainable):
     bf16_helps = True  # measured: see benchmarks/RESULTS.md
+    supports_ddp = True
 
     def __init__(self, cfg: GANConfig, data: Any, device: torch.device, precision: str,
                  generator: torch.Generator) -> None:
@@ -211,8 +213,12 @@ class GANTrainable(Trainable):
         fused = device.type == "cuda"
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas, foreach=not fused, fused=fused or None)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=betas, foreach=not fused, fused=fused or None)
-        self.images = data.images.to(device)
-        self.labels = data.labels.to(device) if data.labels is not None else None
+        part = distributed.shard(len(data))  # under torchrun each rank trains on its own share of the data
+        self.images = data.images[part].to(device)
+        self.labels = data.labels[part].to(device) if data.labels is not None else None
+        # the networks as trained: DDP-wrapped under torchrun (gradients averaged across ranks), else themselves
+        self.G_train = distributed.wrap(self.G, device)
+        self.D_train = distributed.wrap(self.D, device)
         # augmentation probability: 1 with --augment on; adapted from 0 with auto on small data; 0 otherwise
         self.adaptive = cfg.augment == "auto" and len(data) < AUGMENT_BELOW
         self.augment = cfg.augment == "on" or self.adaptive
@@ -223,16 +229,19 @@ class GANTrainable(Trainable):
         x = to_unit(self.images[idx])
         return x, (self.labels[idx] if self.labels is not None else None)
 
-    def _d(self, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+    def _d(self, x: torch.Tensor, y: torch.Tensor | None, train_d: bool = True) -> torch.Tensor:
         if self.augment:
             keep = torch.rand(x.shape[0], 1, 1, 1, device=x.device) >= self.aug_p
             x = torch.where(keep, x, diff_augment(x))
-        return self.D(x, y)
+        return (self.D_train if train_d else self.D)(x, y)
 
     def _adapt(self, d_real: torch.Tensor) -> None:
         """Raise the augmentation probability when D grows overconfident on real images, lower it otherwise."""
         with torch.no_grad():
             rt = torch.sign(d_real).mean()
+            if distributed.active():  # one augmentation strength for all ranks
+                torch.distributed.all_reduce(rt)
+                rt /= distributed.world()
             step = self.cfg.batch / ADA_IMAGES
             self.aug_p.add_(torch.sign(rt - ADA_TARGET) * step).clamp_(0.0, 1.0)
 
@@ -240,7 +249,7 @@ class GANTrainable(Trainable):
         real, y = self._batch()
         z = torch.randn(real.shape[0], self.cfg.z_dim, device=self.device)
         with autocast(self.device, self.precision):
-            fake = self.G(z, y)
+            fake = self.G_train(z, y)
             d_real = self._d(real, y).float()
             d_fake = self._d(fake.detach(), y).float()
             loss_d = d_loss(self.cfg.loss, d_real, d_fake)
@@ -250,7 +259,7 @@ class GANTrainable(Trainable):
 
         self.D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
         with autocast(self.device, self.precision):
-            loss_g = g_loss(self.cfg.loss, self._d(fake, y).float())
+            loss_g = g_loss(self.cfg.loss, self._d(fake, y, train_d=False).float())
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
@@ -270,6 +279,14 @@ class GANTrainable(Trainable):
     def state(self) -> dict[str, Any]:
         return {"G": self.G.state_dict(), "D": self.D.state_dict(), "G_ema": self.G_ema.state_dict(),
                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(), "aug_p": self.aug_p}
+
+    def replicated(self) -> list[torch.Tensor]:
+        """Weights, EMA weights and optimizer moments (BatchNorm statistics are per rank between steps)."""
+        from genart.runs import flatten_state
+
+        nets = [p for m in (self.G, self.D, self.G_ema) for p in m.parameters()]
+        moments, _ = flatten_state({"g": self.opt_g.state_dict()["state"], "d": self.opt_d.state_dict()["state"]})
+        return nets + list(moments.values()) + [self.aug_p]
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.G.load_state_dict(state["G"])
