@@ -6,7 +6,6 @@ Broken, empty, truncated, non-image and oversized files are skipped and named; t
 from __future__ import annotations
 
 import hashlib
-import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from genart.data.files import find_files, inside, rel
 from genart.errors import DataError
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
@@ -136,56 +136,11 @@ except ImportError:  # pragma: no cover
 
 
 def find_images(root: Path) -> tuple[list[Path], list[dict[str, str]], int]:
-    """Every candidate image under root (sorted), the skipped entries with reasons, and the file count.
-
-    Hidden files and folders are ignored. Symlinks are followed only when they stay inside root."""
-    root_real = root.resolve()
-    found: list[Path] = []
-    skipped: list[dict[str, str]] = []
-    total = 0
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        d = Path(dirpath)
-        keep = []
-        for name in sorted(dirnames):
-            if name.startswith("."):
-                continue
-            p = d / name
-            if p.is_symlink():
-                total += 1
-                where = "leaves the folder" if not _inside(p, root_real) else "is a symlinked folder"
-                skipped.append({"file": _rel(p, root), "reason": f"symlink {where}; not followed"})
-                continue
-            keep.append(name)
-        dirnames[:] = keep
-        for name in sorted(filenames):
-            if name.startswith("."):
-                continue
-            p = d / name
-            total += 1
-            if p.is_symlink() and not _inside(p, root_real):
-                skipped.append({"file": _rel(p, root), "reason": "symlink leaves the folder; not followed"})
-            elif not p.is_file():
-                skipped.append({"file": _rel(p, root), "reason": "not a regular file (broken link or device)"})
-            elif p.suffix.lower() not in EXTENSIONS:
-                skipped.append({"file": _rel(p, root), "reason": f"not an image file type ({p.suffix or 'no extension'})"})
-            else:
-                found.append(p)
-    return found, skipped, total
+    """Every candidate image under root (sorted), the skipped entries with reasons, and the file count."""
+    return find_files(root, EXTENSIONS, "an image")
 
 
-def _inside(p: Path, root_real: Path) -> bool:
-    try:
-        p.resolve().relative_to(root_real)
-        return True
-    except (ValueError, OSError, RuntimeError):
-        return False
-
-
-def _rel(p: Path, root: Path) -> str:
-    try:
-        return str(p.relative_to(root))
-    except ValueError:
-        return str(p)
+_inside, _rel = inside, rel
 
 
 def load_folder(root: str | Path, size: int, channels: str = "auto", fit: str = "crop",

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from genart.data.files import find_files
 from genart.errors import ConfigError, DataError
 
 BUILTIN_PREFIX = "builtin:"
@@ -162,31 +163,7 @@ def drop_drums(score: Any) -> Any:
 
 def find_music_files(root: Path) -> tuple[list[Path], list[dict[str, str]], int]:
     """Every music file under root (sorted by relative path), the skipped entries with reasons, and the file count."""
-    from genart.data.images import _inside, _rel
-
-    root_real = root.resolve()
-    found: list[Path] = []
-    skipped: list[dict[str, str]] = []
-    total = 0
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        d = Path(dirpath)
-        dirnames[:] = sorted(n for n in dirnames if not n.startswith(".") and not (d / n).is_symlink())
-        for name in sorted(filenames):
-            if name.startswith("."):
-                continue
-            p = d / name
-            total += 1
-            if p.is_symlink() and not _inside(p, root_real):
-                skipped.append({"file": _rel(p, root), "reason": "symlink leaves the folder; not followed"})
-            elif not p.is_file():
-                skipped.append({"file": _rel(p, root), "reason": "not a regular file (broken link or device)"})
-            elif p.suffix.lower() not in EXTENSIONS:
-                skipped.append({"file": _rel(p, root), "reason": f"not a music file type ({p.suffix or 'no extension'}; "
-                                                                 "genart reads .mid .midi .abc .xml .mxl .musicxml)"})
-            else:
-                found.append(p)
-    found.sort(key=lambda p: _rel(p, root))
-    return found, skipped, total
+    return find_files(root, EXTENSIONS, "a music")
 
 
 def cache_root() -> Path:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
-import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from typing import Any, Protocol
 
 import torch
 
+from genart.data.files import find_files, inside, rel
 from genart.errors import ConfigError, DataError
 
 BUILTIN_PREFIX = "builtin:"
@@ -227,58 +227,11 @@ def decode_bytes(raw: bytes, encoding: str) -> str:
 
 
 def find_text_files(root: Path) -> tuple[list[Path], list[dict[str, str]], int]:
-    """Every .txt and .md under root (sorted), the skipped entries with reasons, and the file count.
-
-    Hidden files and folders are ignored; symlinks are followed only when they stay inside root."""
-    root_real = root.resolve()
-    found: list[Path] = []
-    skipped: list[dict[str, str]] = []
-    total = 0
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        d = Path(dirpath)
-        keep = []
-        for name in sorted(dirnames):
-            if name.startswith("."):
-                continue
-            p = d / name
-            if p.is_symlink():
-                total += 1
-                where = "leaves the folder" if not _inside(p, root_real) else "is a symlinked folder"
-                skipped.append({"file": _rel(p, root), "reason": f"symlink {where}; not followed"})
-                continue
-            keep.append(name)
-        dirnames[:] = keep
-        for name in sorted(filenames):
-            if name.startswith("."):
-                continue
-            p = d / name
-            total += 1
-            if p.is_symlink() and not _inside(p, root_real):
-                skipped.append({"file": _rel(p, root), "reason": "symlink leaves the folder; not followed"})
-            elif not p.is_file():
-                skipped.append({"file": _rel(p, root), "reason": "not a regular file (broken link or device)"})
-            elif p.suffix.lower() not in EXTENSIONS:
-                skipped.append({"file": _rel(p, root), "reason": f"not a text file type ({p.suffix or 'no extension'}; "
-                                                                 "genart reads .txt and .md)"})
-            else:
-                found.append(p)
-    found.sort(key=lambda p: _rel(p, root))
-    return found, skipped, total
+    """Every .txt and .md under root (sorted), the skipped entries with reasons, and the file count."""
+    return find_files(root, EXTENSIONS, "a text")
 
 
-def _inside(p: Path, root_real: Path) -> bool:
-    try:
-        p.resolve().relative_to(root_real)
-        return True
-    except (ValueError, OSError, RuntimeError):
-        return False
-
-
-def _rel(p: Path, root: Path) -> str:
-    try:
-        return str(p.relative_to(root))
-    except ValueError:
-        return str(p)
+_inside, _rel = inside, rel
 
 
 def read_corpus(source: str, encoding: str = "utf-8") -> tuple[str, dict[str, Any]]:
