@@ -114,10 +114,10 @@ def mm_peak(dtype: torch.dtype, sizes: tuple[int, ...], reps: int) -> float:
 
 
 def conv_peak(dtype: torch.dtype, reps: int) -> float:
-    """GFLOP/s of a large 1x1 convolution, which runs on oneDNN rather than MKL (fp32 torch.mm uses MKL)."""
-    conv = nn.Conv2d(1024, 1024, 1, bias=False)
-    x = torch.randn(8, 1024, 32, 32)
-    flops = 2 * 8 * 32 * 32 * 1024 * 1024
+    """GFLOP/s of a 3x3 convolution (256 to 256 channels, 16x16, batch 32), which runs on oneDNN, not MKL."""
+    conv = nn.Conv2d(256, 256, 3, padding=1, bias=False)
+    x = torch.randn(32, 256, 16, 16)
+    flops = 2 * 32 * 16 * 16 * 256 * 256 * 9
     ctx = torch.autocast("cpu", dtype=torch.bfloat16) if dtype == torch.bfloat16 else contextlib.nullcontext()
     best = 0.0
     with torch.inference_mode(), ctx:
@@ -367,27 +367,37 @@ def soundness(steps: int, tail: int, seed: int = 0) -> dict[str, dict[str, float
 
 # --- generation latency ---------------------------------------------------------------------------------
 
-def generation(reps: int) -> dict[str, float]:
-    """64 images at 32x32 from a dcgan generator, eval mode, inference_mode: median ms."""
+def generation(reps: int, attempts: int) -> tuple[dict[str, float], bool]:
+    """64 images at 32x32 from a dcgan generator, eval mode, inference_mode: median ms of `reps` calls.
+
+    Up to `attempts` tries, until one in which other processes left the CPU alone; otherwise the fastest try.
+    Returns the medians and whether they come from a quiet try."""
     c, s, z_dim = ARCHS["dcgan"]
     torch.manual_seed(0)
     G = build_generator(gan_config("dcgan"), c, 0).apply(init_weights).eval()
     G_cl = copy.deepcopy(G).to(memory_format=torch.channels_last)
     z = torch.randn(BATCH, z_dim)
-    out = {}
-    for name, net, prec in (("fp32", G, "fp32"), ("bf16 autocast", G, "bf16"),
-                            ("fp32, channels_last", G_cl, "fp32"), ("bf16 autocast, channels_last", G_cl, "bf16")):
-        ctx = torch.autocast("cpu", dtype=torch.bfloat16) if prec == "bf16" else contextlib.nullcontext()
-        times = []
-        with torch.inference_mode(), ctx:
-            for _ in range(3):
-                net(z)
-            for _ in range(reps):
-                t = time.perf_counter()
-                net(z)
-                times.append((time.perf_counter() - t) * 1e3)
-        out[name] = statistics.median(times)
-    return out
+    variants = (("fp32", G, "fp32"), ("bf16 autocast", G, "bf16"),
+                ("fp32, channels_last", G_cl, "fp32"), ("bf16 autocast, channels_last", G_cl, "bf16"))
+    best: dict[str, float] = {}
+    for _ in range(attempts):
+        out = {}
+        t0, cpu0 = time.perf_counter(), cpu_busy()
+        for name, net, prec in variants:
+            ctx = torch.autocast("cpu", dtype=torch.bfloat16) if prec == "bf16" else contextlib.nullcontext()
+            times = []
+            with torch.inference_mode(), ctx:
+                for _ in range(3):
+                    net(z)
+                for _ in range(reps):
+                    t = time.perf_counter()
+                    net(z)
+                    times.append((time.perf_counter() - t) * 1e3)
+            out[name] = statistics.median(times)
+        if others_share(cpu0, time.perf_counter() - t0) < QUIET:
+            return out, True
+        best = out if not best or sum(out.values()) < sum(best.values()) else best
+    return best, False
 
 
 # --- report -------------------------------------------------------------------------------------------------
@@ -398,7 +408,7 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def training_table(cases: list[Case], peaks: dict[str, float]) -> str:
+def training_table(cases: list[Case], peaks: dict[str, float], conv_peaks: dict[str, float]) -> str:
     rows = []
     for arch in ARCHS:
         mine = [c for c in cases if c.arch == arch]
@@ -412,9 +422,10 @@ def training_table(cases: list[Case], peaks: dict[str, float]) -> str:
             spread = f"{min(c.rates):.2f}-{max(c.rates):.2f}"
             quiet = f"{len(c.quiet)}/{len(c.rates)}"
             rows.append([arch, c.name, c.precision, f"**{c.best:.2f}**", spread, quiet, vs_clean, vs_orig,
-                         f"{c.flops / 1e9:.2f}", f"{gflops:.1f}", f"{100 * gflops / peaks[c.precision]:.0f}%", c.note])
+                         f"{c.flops / 1e9:.2f}", f"{gflops:.1f}", f"{100 * gflops / peaks[c.precision]:.0f}%",
+                         f"{100 * gflops / conv_peaks[c.precision]:.0f}%", c.note])
     return table(["arch", "loop", "precision", "steps/s (best)", "range over rounds", "quiet rounds", "vs clean fp32",
-                  "vs original fp32", "GFLOP/step", "GFLOP/s", "% of mm peak", "note"], rows)
+                  "vs original fp32", "GFLOP/step", "GFLOP/s", "% of mm peak", "% of conv peak", "note"], rows)
 
 
 SECTIONS = ("peaks", "train", "soundness", "generation")
@@ -458,14 +469,15 @@ def main() -> None:
     sizes = (1024, 2048) if quick else (1024, 2048, 3072)
     reps = 2 if quick else 5
     peaks = {"fp32": nan, "bf16": nan}
+    conv_peaks = dict(peaks)
     if "peaks" not in skip:
         peaks = {"fp32": mm_peak(torch.float32, sizes, reps), "bf16": mm_peak(torch.bfloat16, sizes, reps)}
         conv_peaks = {"fp32": conv_peak(torch.float32, reps), "bf16": conv_peak(torch.bfloat16, reps)}
-        print(f"mm peak: fp32 {peaks['fp32']:.1f} GFLOP/s, bf16 {peaks['bf16']:.1f} GFLOP/s; 1x1 conv (oneDNN): "
+        print(f"mm peak: fp32 {peaks['fp32']:.1f} GFLOP/s, bf16 {peaks['bf16']:.1f} GFLOP/s; 3x3 conv (oneDNN): "
               f"fp32 {conv_peaks['fp32']:.1f}, bf16 {conv_peaks['bf16']:.1f} {stamp()}", flush=True)
         body += ["## Matrix-multiply peaks", "",
                  table(["dtype", f"torch.mm GFLOP/s (best square, n up to {sizes[-1]})",
-                        "1x1 conv GFLOP/s (oneDNN, 8x1024x32x32)"],
+                        "3x3 conv GFLOP/s (oneDNN, 32x256x16x16)"],
                        [[k, f"{v:.1f}", f"{conv_peaks[k]:.1f}"] for k, v in peaks.items()]), "",
                  "fp32 torch.mm runs on MKL and bf16 torch.mm on oneDNN; convolutions always run on oneDNN.", ""]
 
@@ -495,20 +507,28 @@ def main() -> None:
                  f"alternating; steps/s is the best quiet round (other processes under {100 * QUIET:.0f}% of the CPU), "
                  "or the best round when none was quiet. "
                  "FLOPs counted with FlopCounterMode over one step (forward and backward of both nets); "
-                 "% of peak is against the torch.mm peak of the same dtype.", "",
-                 training_table(cases, peaks), ""]
+                 "% of peak is against the torch.mm and the 3x3 convolution peaks of the same dtype.", "",
+                 training_table(cases, peaks, conv_peaks), ""]
 
     # 5. bf16 soundness
     if "soundness" not in skip:
         steps = args.sound_steps or (10 if quick else 300)
         tail = min(100, max(1, steps // 3))
+        # The losses do not depend on the thread count, but the time does: on a busy machine, threads that wait for
+        # each other at every op make a 2-thread run several times slower than a 1-thread one.
+        probe = cpu_busy()
+        time.sleep(1.0)
+        sound_threads = 1 if others_share(probe, 1.0) > 0.25 else threads
+        torch.set_num_threads(sound_threads)
         sound = soundness(steps, tail)
+        torch.set_num_threads(threads)
         print(f"bf16 soundness ({steps} steps, mean of the last {tail}): "
               + "; ".join(f"{p}: " + ", ".join(f"{k} {v:.3f}" for k, v in d.items()) for p, d in sound.items())
               + f" {stamp()}", flush=True)
         body += [f"## bf16 soundness: genart dcgan on builtin:digits 32x32, {steps} steps from seed 0", "",
                  "Configured as `genart train gan --data builtin:digits --size 32` would be; both runs start from the "
-                 "same weights and draw the same batches.", "",
+                 f"same weights and draw the same batches. Run on {sound_threads} thread(s)"
+                 + (" because the machine was busy." if sound_threads != threads else "."), "",
                  table(["precision", "steps/s", f"mean loss_d (last {tail})", f"mean loss_g (last {tail})",
                         "mean D(real)", "mean D(fake)", "augment", "classes"],
                        [[p, f"{d['steps_per_s']:.2f}", f"{d['loss_d']:.3f}", f"{d['loss_g']:.3f}",
@@ -519,11 +539,13 @@ def main() -> None:
     # 6. generation latency
     if "generation" not in skip:
         reps = 8 if quick else 20
-        gen = generation(reps)
+        gen, gen_quiet = generation(reps, attempts=2 if quick else 5)
         print("generation, 64 images 32x32 (median ms): " + ", ".join(f"{k} {v:.1f}" for k, v in gen.items())
-              + f" {stamp()}", flush=True)
+              + ("" if gen_quiet else " (machine busy)") + f" {stamp()}", flush=True)
         body += ["## Generation: 64 images at 32x32 from a dcgan generator (eval, inference_mode)", "",
-                 table(["precision", f"median ms (of {reps})"], [[k, f"{v:.1f}"] for k, v in gen.items()]), ""]
+                 table(["precision", f"median ms (of {reps})"], [[k, f"{v:.1f}"] for k, v in gen.items()]), "",
+                 "Measured while the machine was otherwise quiet." if gen_quiet
+                 else "**No try was quiet: other processes were using the CPU; these are the fastest try's figures.**", ""]
 
     # 7. report
     load_after = load_average()
@@ -535,8 +557,9 @@ def main() -> None:
           "## Machine", "", table(["", ""], [[k, v] for k, v in info.items()]), "",
           f"Load average (1, 5, 15 min) before: {load_before}; after: {load_after}. "
           f"Other processes used {100 * others:.0f}% of the machine's CPU time during the run (from /proc/stat). "
-          + ("**The machine was busy with other work during this run: figures are low and noisy.**" if others > QUIET
-             else "The machine was otherwise idle."), "",
+          + ("**The machine was busy with other work during part of this run.** Training figures come from the quiet "
+             "rounds only where there were any (column `quiet rounds`); the sections below say how they coped."
+             if others > QUIET else "The machine was otherwise idle."), "",
           *body]
     text = "\n".join(md)
     print()

@@ -227,7 +227,7 @@ def test_loss_falls_and_best_checkpoint_is_kept(text_run: Path) -> None:
     losses = [r["loss"] for r in rows if "loss" in r]
     evals = [r for r in rows if "eval_val_loss" in r]
     assert [r["step"] for r in evals] == [40, 80, 120]
-    assert losses[0] > 3.5 and losses[-1] < 2.8, losses
+    assert losses[0] > 3.0 and losses[-1] < losses[0] - 0.6, losses  # from about the unigram entropy down
     assert evals[-1]["eval_val_loss"] < evals[0]["eval_val_loss"] - 0.2
     assert evals[-1]["eval_val_bpc"] == pytest.approx(evals[-1]["eval_val_loss"] / 0.693147, rel=1e-4)
     assert all("lr" in r and "grad_norm" in r for r in rows if "loss" in r)

@@ -209,7 +209,10 @@ class SequenceTrainable(Trainable):
                               f"use --batch {max(1, (n - 1) // 8)} or less, or give more text")
         # the steps of one pass fit inside every lane, whatever the epoch's random offset
         self.bptt = max(1, min(cfg.bptt, (n - 1) // (2 * self.lanes)))
-        self.opt = torch.optim.AdamW(param_groups(self.model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.99),
+        self._prior_bias(data.train_ids, data.vocab.size)
+        # eps 1e-6 rather than 1e-8: the head rows of rare symbols get tiny but steady gradients, which Adam would
+        # otherwise turn into full-size steps; their logits then grow until they win in unusual states
+        self.opt = torch.optim.AdamW(param_groups(self.model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.99), eps=1e-6,
                                      foreach=device.type != "cuda", fused=(device.type == "cuda") or None)
         self.params = [p for g in self.opt.param_groups for p in g["params"]]
         self.epoch, self.pos, self.offset = 0, 0, 0
@@ -218,6 +221,12 @@ class SequenceTrainable(Trainable):
         self._t_last: float | None = None
         self._lanes_x: torch.Tensor | None = None
         self._new_epoch(first=True)
+
+    def _prior_bias(self, ids: torch.Tensor, vocab: int) -> None:
+        """Start the head at the training text's symbol frequencies (log, add-one smoothed), not at uniform."""
+        counts = torch.bincount(ids.long().flatten(), minlength=vocab).double() + 1.0
+        with torch.no_grad():
+            self.model.head.bias.copy_((counts / counts.sum()).log().float())
 
     # the stream, cut into lanes -------------------------------------------------------------------
 
