@@ -26,6 +26,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/bench_vae.py --out benchmarks/RESULTS-vae.md
+	$(BIN)/python benchmarks/bench_music.py
 	$(BIN)/python benchmarks/bench_text.py --shakespeare-minutes 10 --quiet
 
 lint: $(STAMP)
