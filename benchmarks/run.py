@@ -316,8 +316,9 @@ def build_cases(arch: str, with_compile: bool) -> list[Case]:
     return cases
 
 
-def time_cases(cases: list[Case], rounds: int, seconds: float, min_steps: int, warmup: int) -> None:
-    """Best of `rounds`, the cases alternating within each round, each timed for at least `seconds`."""
+def time_cases(cases: list[Case], rounds: int, seconds: float, min_steps: int, warmup: int, extra_s: float = 0.0) -> None:
+    """`rounds` rounds, the cases alternating within each round, each timed for at least `seconds`. Then, for up to
+    `extra_s` seconds, more rounds of the cases that have fewer than two quiet rounds (a busy machine)."""
     for c in cases:
         t = time.perf_counter()
         c.run(warmup)
@@ -327,15 +328,26 @@ def time_cases(cases: list[Case], rounds: int, seconds: float, min_steps: int, w
             c.flops = count_flops(c)  # FlopCounterMode does not see inside compiled graphs
         if not c.flops:
             c.flops = next((o.flops for o in cases if o.name == "genart" and o.precision == c.precision), 0.0)
+
+    def window(c: Case) -> None:
+        n, t0, cpu0 = 0, time.perf_counter(), cpu_busy()
+        while n < min_steps or time.perf_counter() - t0 < seconds:
+            c.step()
+            n += 1
+        wall = time.perf_counter() - t0
+        c.rates.append(n / wall)
+        c.others.append(others_share(cpu0, wall))
+
     for _ in range(rounds):
         for c in cases:
-            n, t0, cpu0 = 0, time.perf_counter(), cpu_busy()
-            while n < min_steps or time.perf_counter() - t0 < seconds:
-                c.step()
-                n += 1
-            wall = time.perf_counter() - t0
-            c.rates.append(n / wall)
-            c.others.append(others_share(cpu0, wall))
+            window(c)
+    deadline = time.perf_counter() + extra_s
+    while time.perf_counter() < deadline:
+        lacking = [c for c in cases if len(c.quiet) < min(2, rounds)]
+        if not lacking:
+            break
+        for c in lacking:
+            window(c)
 
 
 # --- bf16 soundness ---------------------------------------------------------------------------------------
@@ -439,6 +451,8 @@ def main() -> None:
     ap.add_argument("--archs", default="mlp,dcgan", help="comma-separated: mlp,dcgan")
     ap.add_argument("--compile", action="store_true", help="also time torch.compile'd G and D (a minute or more)")
     ap.add_argument("--rounds", type=int, default=0, help=f"timing rounds (default {ROUNDS}, --quick 1)")
+    ap.add_argument("--extra", type=float, default=90.0,
+                    help="seconds per arch of extra rounds when the machine was busy (default 90; --quick: none)")
     ap.add_argument("--sound-steps", type=int, default=0, help="bf16 soundness steps (default 300, --quick 10)")
     ap.add_argument("--append", action="store_true", help="add this run's report to the end of --out instead of replacing it")
     ap.add_argument("--skip", default="", help=f"comma-separated sections to leave out: {','.join(SECTIONS)}")
@@ -471,15 +485,24 @@ def main() -> None:
     peaks = {"fp32": nan, "bf16": nan}
     conv_peaks = dict(peaks)
     if "peaks" not in skip:
-        peaks = {"fp32": mm_peak(torch.float32, sizes, reps), "bf16": mm_peak(torch.bfloat16, sizes, reps)}
-        conv_peaks = {"fp32": conv_peak(torch.float32, reps), "bf16": conv_peak(torch.bfloat16, reps)}
+        peaks_quiet = False
+        for _ in range(1 if quick else 4):  # on a busy machine, try again (the best of all tries is kept)
+            t0, cpu0 = time.perf_counter(), cpu_busy()
+            for dt, key in ((torch.float32, "fp32"), (torch.bfloat16, "bf16")):
+                peaks[key] = max(mm_peak(dt, sizes, reps), 0.0 if peaks[key] != peaks[key] else peaks[key])
+                conv_peaks[key] = max(conv_peak(dt, reps), 0.0 if conv_peaks[key] != conv_peaks[key] else conv_peaks[key])
+            if others_share(cpu0, time.perf_counter() - t0) < QUIET:
+                peaks_quiet = True
+                break
         print(f"mm peak: fp32 {peaks['fp32']:.1f} GFLOP/s, bf16 {peaks['bf16']:.1f} GFLOP/s; 3x3 conv (oneDNN): "
               f"fp32 {conv_peaks['fp32']:.1f}, bf16 {conv_peaks['bf16']:.1f} {stamp()}", flush=True)
         body += ["## Matrix-multiply peaks", "",
                  table(["dtype", f"torch.mm GFLOP/s (best square, n up to {sizes[-1]})",
                         "3x3 conv GFLOP/s (oneDNN, 32x256x16x16)"],
                        [[k, f"{v:.1f}", f"{conv_peaks[k]:.1f}"] for k, v in peaks.items()]), "",
-                 "fp32 torch.mm runs on MKL and bf16 torch.mm on oneDNN; convolutions always run on oneDNN.", ""]
+                 "fp32 torch.mm runs on MKL and bf16 torch.mm on oneDNN; convolutions always run on oneDNN. "
+                 + ("Measured while the machine was otherwise quiet." if peaks_quiet
+                    else "**Other processes were using the CPU during every try: these peaks are too low.**"), ""]
 
     # 3-4. training speed and achieved GFLOP/s
     if "train" not in skip:
@@ -490,7 +513,7 @@ def main() -> None:
             if quick:
                 time_cases(arch_cases, rounds=rounds, seconds=0.2, min_steps=1, warmup=1)
             else:
-                time_cases(arch_cases, rounds=rounds, seconds=0.5, min_steps=3, warmup=3)
+                time_cases(arch_cases, rounds=rounds, seconds=0.5, min_steps=3, warmup=3, extra_s=args.extra)
             for c in arch_cases:
                 print(f"  {arch:5} {c.name:24} {c.precision}: {c.best:7.2f} steps/s (rounds: "
                       f"{', '.join(f'{r:.2f}' + ('' if o < QUIET else '*') for r, o in zip(c.rates, c.others, strict=True))}"
@@ -505,7 +528,8 @@ def main() -> None:
                  "genart with one proposed change (see the functions of that name in benchmarks/run.py). "
                  f"{rounds} rounds (each at least {1 if quick else 3} steps and {0.2 if quick else 0.5} s), the loops "
                  f"alternating; steps/s is the best quiet round (other processes under {100 * QUIET:.0f}% of the CPU), "
-                 "or the best round when none was quiet. "
+                 "or the best round when none was quiet; on a busy machine, loops with fewer than two quiet rounds get "
+                 f"more rounds, for up to {args.extra:.0f} s per arch. "
                  "FLOPs counted with FlopCounterMode over one step (forward and backward of both nets); "
                  "% of peak is against the torch.mm and the 3x3 convolution peaks of the same dtype.", "",
                  training_table(cases, peaks, conv_peaks), ""]
