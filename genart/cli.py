@@ -96,7 +96,7 @@ def train_text(
     layers: Annotated[Optional[int], typer.Option(help="Recurrent layers (default 2).")] = None,  # noqa: UP045
     hidden: Annotated[Optional[int], typer.Option(help="Units per recurrent layer (default 256).")] = None,  # noqa: UP045
     embed: Annotated[Optional[int], typer.Option(help="Embedding size (default 64 for char, 256 for bpe).")] = None,  # noqa: UP045
-    dropout: Annotated[float, typer.Option(help="Dropout between layers and before the head.")] = 0.0,
+    dropout: Annotated[float, typer.Option(help="Dropout between layers and before the head.")] = 0.2,
     bptt: Annotated[int, typer.Option(help="Tokens per step of truncated backpropagation through time.")] = 128,
     lr: Annotated[float, typer.Option(help="Peak AdamW learning rate (linear warm-up, then cosine decay to a tenth).")] = 2e-2,
     warmup: Annotated[int, typer.Option(help="Warm-up steps.")] = 100,

@@ -177,7 +177,7 @@ class TextConfig(TrainConfig):
     layers: int = 0
     hidden: int = 0
     embed: int = 0
-    dropout: float = 0.0
+    dropout: float = 0.2
     bptt: int = 128
     lr: float = 2e-2
     warmup: int = 100
