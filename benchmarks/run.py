@@ -1,12 +1,14 @@
 """genart benchmarks: matrix-multiply peaks, GAN training speed against plain reference loops, bf16 soundness and
 generation latency. Writes a markdown table (default benchmarks/RESULTS.md) and prints the same.
 
-    .venv/bin/python benchmarks/run.py            # full run, about 5 minutes on 2 cores
-    .venv/bin/python benchmarks/run.py --quick    # smoke run, under a minute
+    .venv/bin/python benchmarks/run.py            # full run: about 2.5 minutes on 2 idle cores
+    .venv/bin/python benchmarks/run.py --quick    # smoke run: about 20 seconds
+    .venv/bin/python benchmarks/run.py --compile --rounds 3 --skip soundness,generation --append   # torch.compile
 
-Run it alone: anything else using the CPU (a test suite, a second benchmark) makes every figure lower and noisier.
-The load average before and after is printed and written so a busy machine shows in the results.
-"""
+Run it alone. With all cores in use, torch's threads wait for each other at every op, so another process on the
+machine slows a step five- to twenty-fold, not two-fold. The run watches /proc/stat: every timing window records the
+share of the CPU other processes took, training figures come from the quiet windows (with extra rounds, up to
+--extra seconds, when there were too few), and the report says how busy the machine was."""
 
 from __future__ import annotations
 
@@ -49,11 +51,16 @@ CPU = torch.device("cpu")
 # --- machine ----------------------------------------------------------------------------------------
 
 def cpu_model() -> str:
+    """The model name from /proc/cpuinfo, with family and model numbers (a VM may show only "AMD EPYC")."""
+    fields: dict[str, str] = {}
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
+    name = fields.get("model name") or platform.processor() or platform.machine()
+    if "cpu family" in fields and "model" in fields:
+        name += f" (family {fields['cpu family']}, model {fields['model']})"
+    return name
 
 
 def cpu_flag(name: str) -> bool:
@@ -265,21 +272,32 @@ def genart_case(model: GANTrainable, arch: str, name: str, precision: str, note:
 
 # --- variants: changes to genart measured without editing it --------------------------------------------
 
-def to_channels_last(model: GANTrainable) -> GANTrainable:
-    """Proposed: G, D (and the EMA copy) and the stored images in channels_last memory format."""
+def is_channels_last(model: GANTrainable) -> bool:
+    w = next((p for p in model.D.parameters() if p.dim() == 4), None)
+    return w is not None and w.is_contiguous(memory_format=torch.channels_last) and not w.is_contiguous()
+
+
+def other_memory_format(model: GANTrainable) -> tuple[GANTrainable, str]:
+    """genart with the other memory format for G, D and the EMA copy: channels_last if it uses NCHW, and back."""
+    fmt, name = ((torch.contiguous_format, "variant: NCHW") if is_channels_last(model)
+                 else (torch.channels_last, "variant: channels_last"))
     for net in (model.G, model.D, model.G_ema):
-        net.to(memory_format=torch.channels_last)
-    model.images = model.images.contiguous(memory_format=torch.channels_last)
-    return model
+        net.to(memory_format=fmt)
+    return model, name
 
 
-def fused_adam(model: GANTrainable) -> GANTrainable:
-    """Proposed: fused Adam on the CPU too (torch >= 2.4), instead of foreach."""
+def uses_fused_adam(model: GANTrainable) -> bool:
+    return bool(model.opt_g.defaults.get("fused"))
+
+
+def other_adam(model: GANTrainable) -> tuple[GANTrainable, str]:
+    """genart with the other Adam implementation: fused (torch >= 2.4 on CPU) if it uses foreach, and back."""
     cfg = model.cfg
+    kw: dict[str, bool] = {"foreach": True} if uses_fused_adam(model) else {"fused": True}
     betas = (cfg.beta1, cfg.beta2)
-    model.opt_g = torch.optim.Adam(model.G.parameters(), lr=cfg.lr_g, betas=betas, fused=True)
-    model.opt_d = torch.optim.Adam(model.D.parameters(), lr=cfg.lr_d, betas=betas, fused=True)
-    return model
+    model.opt_g = torch.optim.Adam(model.G.parameters(), lr=cfg.lr_g, betas=betas, **kw)
+    model.opt_d = torch.optim.Adam(model.D.parameters(), lr=cfg.lr_d, betas=betas, **kw)
+    return model, "variant: foreach Adam" if "foreach" in kw else "variant: fused Adam"
 
 
 def count_flops(case: Case) -> float:
@@ -289,9 +307,12 @@ def count_flops(case: Case) -> float:
 
 
 def compiled(model: GANTrainable) -> GANTrainable:
-    """Proposed (opt-in, --compile): torch.compile on G and D; the first steps pay the compile time."""
-    model.G = torch.compile(model.G)
-    model.D = torch.compile(model.D)
+    """Opt-in (--compile): torch.compile on the networks as trained; the first steps pay the compile time."""
+    if hasattr(model, "G_train"):  # genart trains G_train and D_train (the DDP wrappers under torchrun, else G and D)
+        model.G_train = torch.compile(model.G_train)
+        model.D_train = model.D = torch.compile(model.D)
+    else:
+        model.G, model.D = torch.compile(model.G), torch.compile(model.D)
     return model
 
 
@@ -303,12 +324,12 @@ def build_cases(arch: str, with_compile: bool) -> list[Case]:
     for prec in ("fp32", "bf16"):
         cases.append(genart_case(genart_model(arch, data, prec, "on"), arch, "genart +augment", prec, "DiffAugment on"))
     for prec in ("fp32", "bf16"):
-        cases.append(genart_case(fused_adam(genart_model(arch, data, prec)), arch, "variant: fused Adam", prec,
-                                 "augment off"))
+        model, name = other_adam(genart_model(arch, data, prec))
+        cases.append(genart_case(model, arch, name, prec, "augment off"))
     if arch == "dcgan":
         for prec in ("fp32", "bf16"):
-            cases.append(genart_case(to_channels_last(genart_model(arch, data, prec)), arch, "variant: channels_last",
-                                     prec, "augment off"))
+            model, name = other_memory_format(genart_model(arch, data, prec))
+            cases.append(genart_case(model, arch, name, prec, "augment off"))
     if with_compile:
         for prec in ("fp32", "bf16"):
             cases.append(genart_case(compiled(genart_model(arch, data, prec)), arch, "variant: torch.compile", prec,
@@ -323,7 +344,7 @@ def time_cases(cases: list[Case], rounds: int, seconds: float, min_steps: int, w
         t = time.perf_counter()
         c.run(warmup)
         if "compile" in c.name:
-            c.note += f" ({time.perf_counter() - t:.0f} s to compile and warm up)"
+            c.note += f" ({time.perf_counter() - t:.0f} s to compile and warm up; less with a warm Inductor cache)"
         else:
             c.flops = count_flops(c)  # FlopCounterMode does not see inside compiled graphs
         if not c.flops:
@@ -420,6 +441,10 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def pct(x: float, of: float) -> str:
+    return f"{100 * x / of:.0f}%" if of == of and of > 0 else "n/a"
+
+
 def training_table(cases: list[Case], peaks: dict[str, float], conv_peaks: dict[str, float]) -> str:
     rows = []
     for arch in ARCHS:
@@ -434,8 +459,8 @@ def training_table(cases: list[Case], peaks: dict[str, float], conv_peaks: dict[
             spread = f"{min(c.rates):.2f}-{max(c.rates):.2f}"
             quiet = f"{len(c.quiet)}/{len(c.rates)}"
             rows.append([arch, c.name, c.precision, f"**{c.best:.2f}**", spread, quiet, vs_clean, vs_orig,
-                         f"{c.flops / 1e9:.2f}", f"{gflops:.1f}", f"{100 * gflops / peaks[c.precision]:.0f}%",
-                         f"{100 * gflops / conv_peaks[c.precision]:.0f}%", c.note])
+                         f"{c.flops / 1e9:.2f}", f"{gflops:.1f}", pct(gflops, peaks[c.precision]),
+                         pct(gflops, conv_peaks[c.precision]), c.note])
     return table(["arch", "loop", "precision", "steps/s (best)", "range over rounds", "quiet rounds", "vs clean fp32",
                   "vs original fp32", "GFLOP/step", "GFLOP/s", "% of mm peak", "% of conv peak", "note"], rows)
 
@@ -525,11 +550,14 @@ def main() -> None:
                  "mlp: 28x28, 1 channel; dcgan: 32x32, 3 channels; both unconditional, random images. "
                  "`original` and `clean` are the reference loops in this file (eager fp32, torch's default Adam); "
                  "`genart` is `GANTrainable.train_step` (which also updates the EMA generator); `variant:` rows are "
-                 "genart with one proposed change (see the functions of that name in benchmarks/run.py). "
+                 "genart with one of its choices flipped (fused or foreach Adam; channels_last or NCHW for dcgan; "
+                 "torch.compile with --compile), to show what each choice is worth (see other_adam, "
+                 "other_memory_format and compiled in benchmarks/run.py). "
                  f"{rounds} rounds (each at least {1 if quick else 3} steps and {0.2 if quick else 0.5} s), the loops "
                  f"alternating; steps/s is the best quiet round (other processes under {100 * QUIET:.0f}% of the CPU), "
-                 "or the best round when none was quiet; on a busy machine, loops with fewer than two quiet rounds get "
-                 f"more rounds, for up to {args.extra:.0f} s per arch. "
+                 "or the best round when none was quiet"
+                 + ("" if quick else "; on a busy machine, loops with fewer than two quiet rounds get more rounds, "
+                    f"for up to {args.extra:.0f} s per arch") + ". "
                  "FLOPs counted with FlopCounterMode over one step (forward and backward of both nets); "
                  "% of peak is against the torch.mm and the 3x3 convolution peaks of the same dtype.", "",
                  training_table(cases, peaks, conv_peaks), ""]
@@ -591,7 +619,7 @@ def main() -> None:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if args.append and out.exists():
-        text = out.read_text().rstrip("\n") + "\n\n---\n\n" + text.replace("# genart", "# genart, another run:", 1)
+        text = out.read_text().rstrip("\n") + "\n\n---\n\n" + text.replace("benchmarks", "benchmarks, another run", 1)
     out.write_text(text)
     print(f"{'appended' if args.append else 'written'} to {out}")
 
