@@ -41,6 +41,13 @@ def world() -> int:
     return dist.get_world_size() if active() else 1
 
 
+def _comm_device() -> torch.device:
+    """Where small control tensors must live for the backend (NCCL talks only to CUDA tensors)."""
+    if active() and dist.get_backend() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
 def barrier() -> None:
     if active():
         dist.barrier()
@@ -50,7 +57,7 @@ def any_rank(flag: bool) -> bool:
     """True on every rank when `flag` is true on any rank (so all ranks stop at the same step)."""
     if not active():
         return flag
-    t = torch.tensor([1.0 if flag else 0.0])
+    t = torch.tensor([1.0 if flag else 0.0], device=_comm_device())
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return bool(t.item() > 0)
 
@@ -68,11 +75,29 @@ def shard(n: int) -> slice:
     return slice(rank(), n, world())
 
 
+def same_on_all(value: float) -> float:
+    """Rank 0's value on every rank (e.g. a schedule that depends on wall time, which differs per rank)."""
+    if not active():
+        return value
+    t = torch.tensor([value], dtype=torch.float64, device=_comm_device())
+    dist.broadcast(t, src=0)
+    return float(t.item())
+
+
+def all_mean(t: torch.Tensor) -> torch.Tensor:
+    """The mean of `t` over all ranks (in place; `t` itself when training in one process)."""
+    if active():
+        dist.all_reduce(t)
+        t /= world()
+    return t
+
+
 def replicas_identical(tensors: list[torch.Tensor]) -> bool:
     """Whether every rank holds the same values (compares a float64 checksum across ranks)."""
     if not active():
         return True
-    s = torch.stack([t.detach().double().sum() for t in tensors] + [torch.zeros((), dtype=torch.float64)]).cpu()
+    sums = [t.detach().double().sum().cpu() for t in tensors] + [torch.zeros((), dtype=torch.float64)]
+    s = torch.stack(sums).to(_comm_device())
     gathered = [torch.zeros_like(s) for _ in range(world())]
     dist.all_gather(gathered, s)
     return all(torch.equal(gathered[0], g) for g in gathered[1:])

@@ -91,7 +91,8 @@ class Trainer:
         if self.resuming:
             self.console.print(f"resuming from step {self.step} ({self.elapsed / 60:.1f} min trained so far)")
         if self.world > 1:
-            self.console.print(f"data-parallel: {self.world} processes, {cfg.batch} images per process per step")
+            self.console.print(f"data-parallel: {self.world} processes, batch {cfg.batch} per process "
+                               f"({cfg.batch * self.world} per step in all)")
         self._sums: dict[str, torch.Tensor] = {}
         self._count = 0
         self._interrupted = False

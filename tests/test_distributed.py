@@ -39,8 +39,53 @@ def test_two_process_gan_trains_resumes_and_keeps_replicas_identical(tmp_path: P
     assert checkpoint_info(run / "checkpoints" / "last.safetensors")["step"] == 20
 
 
-def test_torchrun_refuses_kinds_without_data_parallel_support(tmp_path: Path) -> None:
-    out = torchrun("train", "vae", "--data", "builtin:digits", "--out", str(tmp_path / "v"), "--size", "8", "--steps", "2")
-    assert out.returncode != 0
-    assert "not available for vae runs" in out.stderr
-    assert not (tmp_path / "v").exists()
+def test_two_process_text_trains_resumes_and_keeps_replicas_identical(tmp_path: Path) -> None:
+    corpus = tmp_path / "poems.txt"
+    corpus.write_text("".join(f"line {i}: the quick brown fox jumps over the lazy dog, again and again.\n"
+                              for i in range(300)))
+    run = tmp_path / "text"
+    common = ["train", "text", "--data", str(corpus), "--out", str(run), "--hidden", "32", "--embed", "16",
+              "--batch", "4", "--bptt", "16", "--warmup", "2", "--log-every", "5", "--sample-every", "5"]
+    first = torchrun(*common, "--steps", "10")
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "data-parallel: 2 processes, batch 4 per process (8 per step in all)" in first.stderr
+    assert "replicas identical after step 10" in first.stderr
+    assert "DIFFER" not in first.stderr
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["best.safetensors", "last.safetensors"]
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step-0000005.txt", "step-0000010.txt"]
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "loss" in r] == [5, 10]  # one writer
+    losses = [r["loss"] for r in rows if "loss" in r]
+    assert losses[-1] < losses[0]
+
+    second = torchrun(*common, "--steps", "20")
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "resuming from step 10" in second.stderr
+    assert "replicas identical after step 20" in second.stderr
+    assert checkpoint_info(run / "checkpoints" / "last.safetensors")["step"] == 20
+
+
+def test_two_process_vae_and_music_keep_replicas_identical(tmp_path: Path) -> None:
+    vae = torchrun("train", "vae", "--data", "builtin:digits", "--out", str(tmp_path / "v"), "--size", "8",
+                   "--batch", "8", "--steps", "6", "--log-every", "3", "--sample-every", "0")
+    assert vae.returncode == 0, vae.stderr[-2000:]
+    assert "replicas identical after step 6" in vae.stderr
+    assert checkpoint_info(tmp_path / "v" / "checkpoints" / "last.safetensors")["step"] == 6
+
+    import mido
+
+    songs = tmp_path / "songs"
+    songs.mkdir()
+    for k in range(6):
+        track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=500000)])
+        for i in range(64):
+            pitch = 60 + (i * (k + 2)) % 12
+            track += [mido.Message("note_on", note=pitch, velocity=80, time=0),
+                      mido.Message("note_off", note=pitch, velocity=0, time=240)]
+        mido.MidiFile(tracks=[track], ticks_per_beat=480).save(str(songs / f"song{k}.mid"))
+    music = torchrun("train", "music", "--data", str(songs), "--out", str(tmp_path / "m"), "--hidden", "32",
+                     "--embed", "16", "--batch", "2", "--bptt", "16", "--steps", "6", "--log-every", "3",
+                     "--sample-every", "0")
+    assert music.returncode == 0, music.stderr[-2000:]
+    assert "replicas identical after step 6" in music.stderr
+    assert checkpoint_info(tmp_path / "m" / "checkpoints" / "last.safetensors")["step"] == 6

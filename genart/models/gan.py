@@ -241,10 +241,7 @@ class GANTrainable(Trainable):
     def _adapt(self, d_real: torch.Tensor) -> None:
         """Raise the augmentation probability when D grows overconfident on real images, lower it otherwise."""
         with torch.no_grad():
-            rt = torch.sign(d_real).mean()
-            if distributed.active():  # one augmentation strength for all ranks
-                torch.distributed.all_reduce(rt)
-                rt /= distributed.world()
+            rt = distributed.all_mean(torch.sign(d_real).mean())  # one augmentation strength for all ranks
             step = self.cfg.batch / ADA_IMAGES
             self.aug_p.add_(torch.sign(rt - ADA_TARGET) * step).clamp_(0.0, 1.0)
 

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genart import distributed
 from genart.device import autocast
 from genart.errors import ConfigError, GenartError, RunError
 from genart.models.base import Trainable
@@ -196,17 +197,24 @@ class SequenceTrainable(Trainable):
     music). `data` provides `train_ids` and `val_ids` (1-D integer tensors) and `vocab.size`."""
 
     bf16_helps = True  # measured: bf16 autocast runs the LSTM about 1.7x faster on AVX512-BF16 (benchmarks/bench_text.py)
+    supports_ddp = True
 
     def __init__(self, cfg: Any, data: Any, device: torch.device, precision: str, generator: torch.Generator) -> None:
         super().__init__(cfg, data, device, precision, generator)
         self.model = build_model(cfg, data.vocab.size, cfg.embed).to(device)
-        self.train_ids = data.train_ids.to(device)
+        # under torchrun each rank trains on its own contiguous share of the stream, cut into its own lanes
+        ids = data.train_ids
+        world, rank = distributed.world(), distributed.rank()
+        share = ids.numel() // world
+        self.train_ids = ids[rank * share:(rank + 1) * share + (1 if rank < world - 1 else 0)].to(device)
         self.val_ids = data.val_ids
         n = int(self.train_ids.numel())
         self.lanes = cfg.batch
         if (n - 1) // self.lanes < 2:
-            raise ConfigError(f"--batch {cfg.batch} is too large for {n:,} training tokens",
+            total = f" ({world} processes share {ids.numel():,})" if world > 1 else ""
+            raise ConfigError(f"--batch {cfg.batch} is too large for {n:,} training tokens{total}",
                               f"use --batch {max(1, (n - 1) // 8)} or less, or give more text")
+        self.model_train = distributed.wrap(self.model, device)  # DDP under torchrun, else the model itself
         # the steps of one pass fit inside every lane, whatever the epoch's random offset
         self.bptt = max(1, min(cfg.bptt, (n - 1) // (2 * self.lanes)))
         self._prior_bias(data.train_ids, data.vocab.size)
@@ -273,12 +281,12 @@ class SequenceTrainable(Trainable):
             self.elapsed += now - self._t_last
         self._t_last = now
         cfg = self.cfg
-        lr = lr_at(step, self.progress(step), cfg.lr, cfg.warmup)
+        lr = lr_at(step, distributed.same_on_all(self.progress(step)), cfg.lr, cfg.warmup)
         for g in self.opt.param_groups:
             g["lr"] = lr
         x, y = self._batch()
         with autocast(self.device, self.precision):
-            logits, state = self.model(x, self.hidden)
+            logits, state = self.model_train(x, self.hidden)
         loss = F.cross_entropy(logits.float().flatten(0, 1), y.flatten())
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -296,12 +304,22 @@ class SequenceTrainable(Trainable):
         self.model.load_state_dict(state["model"])
         self.opt.load_state_dict(_int_keys(state["opt"]))
         self.params = [p for g in self.opt.param_groups for p in g["params"]]
+        self.elapsed = float(state.get("elapsed", 0.0))
+        self._t_last = None
+        if distributed.rank():  # checkpoints hold rank 0's cursor; the other ranks start a new pass of their share
+            self._new_epoch()
+            return
         c = state["cursor"]
         self.epoch, self.pos, self.offset = int(c["epoch"]), int(c["pos"]), int(c["offset"])
         self._cut()
         self.hidden = state["hidden"].to(self.device).float()
-        self.elapsed = float(state.get("elapsed", 0.0))
-        self._t_last = None
+
+    def replicated(self) -> list[torch.Tensor]:
+        """Weights and optimizer moments (each rank's hidden state belongs to its own lanes)."""
+        from genart.runs import flatten_state
+
+        moments, _ = flatten_state(self.opt.state_dict()["state"])
+        return list(self.model.parameters()) + [t for t in moments.values() if t.is_floating_point()]
 
     def evaluate(self) -> dict[str, float]:
         """Mean loss over the whole validation split, in nats per token and bits per token."""

@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genart import distributed
 from genart.config import VAEConfig
 from genart.device import autocast
 from genart.errors import ConfigError, DataError
@@ -182,6 +183,7 @@ class VAETrainable(Trainable):
     # measured (benchmarks/bench_vae.py, AVX512-BF16 CPU): bf16 autocast trains 1.3-1.5x faster at 32x32, and the
     # held-out ELBO after the same steps matches fp32's; the losses are computed in fp32 either way
     bf16_helps = True
+    supports_ddp = True
 
     def __init__(self, cfg: VAEConfig, data: Any, device: torch.device, precision: str,
                  generator: torch.Generator) -> None:
@@ -194,18 +196,22 @@ class VAETrainable(Trainable):
         params = [*self.enc.parameters(), *self.dec.parameters()]
         self.opt = torch.optim.Adam(params, lr=cfg.lr, foreach=not fused, fused=fused or None)
         self.train_index, self.val_index = split_indices(len(data), cfg.val_split, cfg.seed)
-        self.images = data.images[self.train_index].to(device)  # the held-out images are never trained on
+        # the held-out images are never trained on; under torchrun each rank trains on its share of the rest
+        self.images = data.images[self.train_index[distributed.shard(len(self.train_index))]].to(device)
         self.val_images = data.images[self.val_index].to(device)
         self.dims = self.channels * cfg.size * cfg.size
+        # the networks as trained: DDP-wrapped under torchrun (gradients averaged across ranks), else themselves
+        self.enc_train = distributed.wrap(self.enc, device)
+        self.dec_train = distributed.wrap(self.dec, device)
 
-    def _posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _posterior(self, x: torch.Tensor, train: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         with autocast(self.device, self.precision):
-            mu, logvar = self.enc(x)
+            mu, logvar = (self.enc_train if train else self.enc)(x)
         return mu.float(), logvar.float().clamp(-30.0, 20.0)
 
-    def _decode(self, z: torch.Tensor) -> torch.Tensor:
+    def _decode(self, z: torch.Tensor, train: bool = False) -> torch.Tensor:
         with autocast(self.device, self.precision):
-            out = self.dec(z)
+            out = (self.dec_train if train else self.dec)(z)
         return out.float()
 
     def kl_weight(self, step: int) -> float:
@@ -217,13 +223,13 @@ class VAETrainable(Trainable):
     def train_step(self, step: int) -> dict[str, torch.Tensor]:
         idx = torch.randint(len(self.images), (self.cfg.batch,), generator=self.generator).to(self.device)
         x = to_signed(self.images[idx])
-        mu, logvar = self._posterior(x)
+        mu, logvar = self._posterior(x, train=True)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-        out = self._decode(z)
+        out = self._decode(z, train=True)
         log_scale = None
         if self.recon != "bernoulli":
-            with torch.no_grad():
-                log_scale = calibrated_log_scale(self.recon, out, x)
+            with torch.no_grad():  # one scale for all ranks: the mean of theirs
+                log_scale = distributed.all_mean(calibrated_log_scale(self.recon, out, x))
                 self.dec.log_scale.lerp_(log_scale, 1.0 - min(SCALE_EMA, (1 + step) / (10 + step)))
         recon = recon_nll(self.recon, out, x, log_scale).mean()
         kl_units = kl_per_unit(mu, logvar)
