@@ -46,6 +46,8 @@ QUIET = 0.05  # a timing window counts as quiet when other processes took less t
 ROUNDS = 6  # timing rounds in a full run; many short rounds, best taken, ride out bursts of other load
 N_IMAGES = 2048  # random training images per arch (the speed does not depend on what they show)
 CPU = torch.device("cpu")
+KINDS = ("mlp", "dcgan", "vae", "text")  # what --archs can name
+TEXT_CHARS_PER_STEP = 32 * 128
 
 
 # --- machine ----------------------------------------------------------------------------------------
@@ -316,7 +318,22 @@ def compiled(model: GANTrainable) -> GANTrainable:
     return model
 
 
+def other_cases(arch: str) -> list[Case]:
+    """The VAE and text-LSTM cases (benchmarks/more_cases.py)."""
+    import tempfile
+
+    import more_cases
+
+    if arch == "vae":
+        return [Case(arch, name, prec, step, note) for name, prec, step, note in more_cases.vae_steps()]
+    tmp = Path(tempfile.mkdtemp(prefix="genart-bench-"))
+    rows, flops = more_cases.text_steps(tmp)
+    return [Case(arch, name, prec, step, note, flops=flops) for name, prec, step, note in rows]
+
+
 def build_cases(arch: str, with_compile: bool) -> list[Case]:
+    if arch not in ARCHS:
+        return other_cases(arch)
     data = random_data(arch)
     cases = [original_case(arch, data), clean_case(arch, data)]
     for prec in ("fp32", "bf16"):
@@ -345,7 +362,7 @@ def time_cases(cases: list[Case], rounds: int, seconds: float, min_steps: int, w
         c.run(warmup)
         if "compile" in c.name:
             c.note += f" ({time.perf_counter() - t:.0f} s to compile and warm up; less with a warm Inductor cache)"
-        else:
+        elif not c.flops:  # (the text cases count their FLOPs themselves: FlopCounterMode cannot see oneDNN's LSTM)
             c.flops = count_flops(c)  # FlopCounterMode does not see inside compiled graphs
         if not c.flops:
             c.flops = next((o.flops for o in cases if o.name == "genart" and o.precision == c.precision), 0.0)
@@ -447,25 +464,53 @@ def pct(x: float, of: float) -> str:
 
 def training_table(cases: list[Case], peaks: dict[str, float], conv_peaks: dict[str, float]) -> str:
     rows = []
-    for arch in ARCHS:
+    for arch in dict.fromkeys(c.arch for c in cases):
         mine = [c for c in cases if c.arch == arch]
         if not mine:
             continue
         ref = {c.name: c.best for c in mine if c.precision == "fp32"}
         for c in mine:
             gflops = c.flops * c.best / 1e9
-            vs_clean = f"{c.best / ref['clean']:.2f}x" if c.name != "clean" else "1.00x"
+            vs_clean = f"{c.best / ref['clean']:.2f}x"
             vs_orig = f"{c.best / ref['original']:.2f}x"
             spread = f"{min(c.rates):.2f}-{max(c.rates):.2f}"
             quiet = f"{len(c.quiet)}/{len(c.rates)}"
             rows.append([arch, c.name, c.precision, f"**{c.best:.2f}**", spread, quiet, vs_clean, vs_orig,
                          f"{c.flops / 1e9:.2f}", f"{gflops:.1f}", pct(gflops, peaks[c.precision]),
-                         pct(gflops, conv_peaks[c.precision]), c.note])
+                         pct(gflops, conv_peaks[c.precision]),
+                         "; ".join(x for x in (c.note, f"**{c.best * TEXT_CHARS_PER_STEP:,.0f} characters/s**"
+                                               if arch == "text" else "") if x)])
     return table(["arch", "loop", "precision", "steps/s (best)", "range over rounds", "quiet rounds", "vs clean fp32",
                   "vs original fp32", "GFLOP/step", "GFLOP/s", "% of mm peak", "% of conv peak", "note"], rows)
 
 
-SECTIONS = ("peaks", "train", "soundness", "generation")
+SECTIONS = ("peaks", "train", "soundness", "generation", "sampling")
+
+
+def sampling(seconds: float, attempts: int) -> tuple[list[list[str]], bool]:
+    """Text sampling characters/s: genart's sampler (top-k 40, temperature 0.8, a generator per row) against the plain
+    loop (one nn.LSTM call per character, torch.multinomial), at batch 1 and 32, for the default 2 x 256 network and
+    the 2 x 512 one. Up to `attempts` tries until one is quiet. Returns table rows and whether they are quiet."""
+    import bench_text
+    import more_cases
+
+    best: list[list[str]] = []
+    for _ in range(attempts):
+        rows = []
+        t0, cpu0 = time.perf_counter(), cpu_busy()
+        for hidden in (256, 512):
+            model = more_cases.sampling_model(hidden)
+            params = sum(p.numel() for p in model.parameters()) / 1e6
+            for batch, length in ((1, 300), (32, 100)):
+                chars = batch * length
+                mine = bench_text.rate(bench_text.genart_sampling(model, batch, length), chars, seconds, warmup=1)
+                plain = bench_text.rate(bench_text.reference_sampling(model, batch, length), chars, seconds, warmup=1)
+                rows.append([f"2 x {hidden} LSTM ({params:.1f}M parameters)", str(batch), f"**{mine:,.0f}**",
+                             f"{plain:,.0f}", f"{mine / plain:.2f}x"])
+        if others_share(cpu0, time.perf_counter() - t0) < QUIET:
+            return rows, True
+        best = best or rows
+    return best, False
 
 
 def main() -> None:
@@ -473,7 +518,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="a short smoke run (under a minute)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"), help="markdown file to write")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
-    ap.add_argument("--archs", default="mlp,dcgan", help="comma-separated: mlp,dcgan")
+    ap.add_argument("--archs", default=",".join(KINDS), help=f"comma-separated, of: {','.join(KINDS)}")
     ap.add_argument("--compile", action="store_true", help="also time torch.compile'd G and D (a minute or more)")
     ap.add_argument("--rounds", type=int, default=0, help=f"timing rounds (default {ROUNDS}, --quick 1)")
     ap.add_argument("--extra", type=float, default=90.0,
@@ -484,6 +529,8 @@ def main() -> None:
     args = ap.parse_args()
     quick = args.quick
     skip = {x for x in args.skip.split(",") if x}
+    if set(args.archs.split(",")) - set(KINDS):
+        ap.error(f"--archs: unknown {', '.join(sorted(set(args.archs.split(',')) - set(KINDS)))}")
     if skip - set(SECTIONS):
         ap.error(f"--skip: unknown section(s) {', '.join(sorted(skip - set(SECTIONS)))}")
     nan = float("nan")
@@ -546,19 +593,25 @@ def main() -> None:
             print(f"  {stamp()} (* = a round in which other processes took {100 * QUIET:.0f}% of the CPU or more)",
                   flush=True)
             cases += arch_cases
-        body += [f"## GAN training, batch {BATCH}", "",
-                 "mlp: 28x28, 1 channel; dcgan: 32x32, 3 channels; both unconditional, random images. "
-                 "`original` and `clean` are the reference loops in this file (eager fp32, torch's default Adam); "
-                 "`genart` is `GANTrainable.train_step` (which also updates the EMA generator); `variant:` rows are "
-                 "genart with one of its choices flipped (fused or foreach Adam; channels_last or NCHW for dcgan; "
-                 "torch.compile with --compile), to show what each choice is worth (see other_adam, "
-                 "other_memory_format and compiled in benchmarks/run.py). "
+        body += ["## Training speed", "",
+                 f"GANs at batch {BATCH} (mlp: 28x28, 1 channel; dcgan: 32x32, 3 channels; unconditional, random "
+                 "images), the VAE at 32x32, 3 channels, batch 64, and the text LSTM the issue names (2 x 512, "
+                 "embedding 64, 128 characters x batch 32 = 4,096 characters per step, 65 symbols). "
+                 "`original` and `clean` are the reference loops (eager fp32, torch's default Adam; the GAN's in this "
+                 "file, the VAE's and the LSTM's in benchmarks/more_cases.py): `original` is the networks as first "
+                 "written (probabilities then BCE or NLL, a DataLoader), `clean` the same networks on logits with the "
+                 "data already in memory. `genart` is the kind's own `train_step` (the GAN's also updates the EMA "
+                 "generator; the LSTM's carries its hidden state, schedules its learning rate, clips gradients and "
+                 "uses genart's default dropout 0.2). `variant:` rows are genart with one of its choices flipped "
+                 "(fused or foreach Adam; channels_last or NCHW for dcgan; dropout; torch.compile with --compile), "
+                 "to show what each choice is worth. "
                  f"{rounds} rounds (each at least {1 if quick else 3} steps and {0.2 if quick else 0.5} s), the loops "
                  f"alternating; steps/s is the best quiet round (other processes under {100 * QUIET:.0f}% of the CPU), "
                  "or the best round when none was quiet"
                  + ("" if quick else "; on a busy machine, loops with fewer than two quiet rounds get more rounds, "
                     f"for up to {args.extra:.0f} s per arch") + ". "
-                 "FLOPs counted with FlopCounterMode over one step (forward and backward of both nets); "
+                 "FLOPs counted with FlopCounterMode over one step (forward and backward of all nets; for the LSTM, "
+                 "counted by formula: its oneDNN kernel is invisible to FlopCounterMode); "
                  "% of peak is against the torch.mm and the 3x3 convolution peaks of the same dtype.", "",
                  training_table(cases, peaks, conv_peaks), ""]
 
@@ -599,7 +652,20 @@ def main() -> None:
                  "Measured while the machine was otherwise quiet." if gen_quiet
                  else "**No try was quiet: other processes were using the CPU; these are the fastest try's figures.**", ""]
 
-    # 7. report
+    # 7. text sampling
+    if "sampling" not in skip:
+        rows, quiet = sampling(0.5 if quick else 2.0, attempts=1 if quick else 3)
+        for r in rows:
+            print(f"  sampling {r[0]}, batch {r[1]}: genart {r[2]} chars/s, plain loop {r[3]} ({r[4]})", flush=True)
+        body += ["## Text sampling, characters/s", "",
+                 "genart's sampler (`sample_tokens`: temperature 0.8, top-k 40, one random generator per row so a seed "
+                 "gives the same text whatever else is sampled) against the plain loop a user would write (one "
+                 "nn.LSTM call per character, softmax, top-k, torch.multinomial), both fp32 under inference mode.", "",
+                 table(["network", "batch", "genart", "plain loop", "genart / plain"], rows), "",
+                 "Measured while the machine was otherwise quiet." if quiet
+                 else "**Other processes were using the CPU: these figures are low.**", ""]
+
+    # 8. report
     load_after = load_average()
     elapsed = time.perf_counter() - t_start
     others = others_share(cpu_start, elapsed)
