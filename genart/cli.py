@@ -61,8 +61,9 @@ def train_gan(
     minutes: Annotated[Optional[float], typer.Option(help="Train for this many minutes in all (default 10 when --steps is absent).")] = None,  # noqa: UP045,E501
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
-    precision: Annotated[str, typer.Option(help="auto (bf16 where it helps), fp32 or bf16.")] = "auto",
+    precision: Annotated[str, typer.Option(help="auto (bf16 where it helps), fp32, bf16 or fp16 (CUDA).")] = "auto",
     threads: Annotated[int, typer.Option(help="CPU threads (0: the idle cores, or OMP_NUM_THREADS).")] = 0,
+    compile_: Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile the networks being trained (CUDA; measured no faster on CPU, see benchmarks/RESULTS.md).")] = False,  # noqa: E501
     sample_every: Annotated[int, typer.Option("--sample-every", help="Write a sample grid every N steps (0: at the end).")] = 200,
     save_every: Annotated[float, typer.Option("--save-every", help="Checkpoint at least every N seconds.")] = 60.0,
     checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Also keep a checkpoint every N steps.")] = 0,
@@ -76,7 +77,7 @@ def train_gan(
     cfg = GANConfig(data=data, arch=arch, size=size, channels=channels, fit=fit, labels=labels, loss=loss,
                     augment=augment, z_dim=z_dim, width=width, lr_g=lr_g, lr_d=lr_d, ema=ema, batch=batch,
                     steps=steps, minutes=minutes, seed=seed, device=device, precision=precision, threads=threads,
-                    sample_every=sample_every, save_every=save_every, checkpoint_every=checkpoint_every,
+                    compile=compile_, sample_every=sample_every, save_every=save_every, checkpoint_every=checkpoint_every,
                     log_every=log_every)
     train(cfg, out, fresh=fresh, console=err_console)
 
@@ -108,8 +109,9 @@ def train_text(
     minutes: Annotated[Optional[float], typer.Option(help="Train for this many minutes in all (default 10 when --steps is absent).")] = None,  # noqa: UP045,E501
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
-    precision: Annotated[str, typer.Option(help="auto (bf16 where it helps), fp32 or bf16.")] = "auto",
+    precision: Annotated[str, typer.Option(help="auto (bf16 where it helps), fp32, bf16 or fp16 (CUDA).")] = "auto",
     threads: Annotated[int, typer.Option(help="CPU threads (0: the idle cores, or OMP_NUM_THREADS).")] = 0,
+    compile_: Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile the networks being trained (CUDA; measured no faster on CPU, see benchmarks/RESULTS.md).")] = False,  # noqa: E501
     sample_every: Annotated[int, typer.Option("--sample-every", help="Write a text sample and compute the validation loss every N steps (0: at the end).")] = 250,  # noqa: E501
     save_every: Annotated[float, typer.Option("--save-every", help="Checkpoint at least every N seconds.")] = 60.0,
     checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Also keep a checkpoint every N steps.")] = 0,
@@ -124,7 +126,7 @@ def train_text(
                      layers=layers or 0, hidden=hidden or 0, embed=embed or 0, dropout=dropout, bptt=bptt, lr=lr,
                      warmup=warmup, weight_decay=weight_decay, clip=clip, init_from=init_from or "", batch=batch,
                      steps=steps, minutes=minutes, seed=seed, device=device, precision=precision, threads=threads,
-                     sample_every=sample_every, save_every=save_every, checkpoint_every=checkpoint_every,
+                     compile=compile_, sample_every=sample_every, save_every=save_every, checkpoint_every=checkpoint_every,
                      log_every=log_every)
     train(cfg, out, fresh=fresh, console=err_console)
 
@@ -156,8 +158,9 @@ def train_music(
     minutes: Annotated[Optional[float], typer.Option(help="Train for this many minutes in all (default 10 when --steps is absent).")] = None,  # noqa: UP045,E501
     seed: Annotated[int, typer.Option(help="Random seed (also picks the held-out pieces).")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
-    precision: Annotated[str, typer.Option(help="auto (bf16 where it helps), fp32 or bf16.")] = "auto",
+    precision: Annotated[str, typer.Option(help="auto (bf16 where it helps), fp32, bf16 or fp16 (CUDA).")] = "auto",
     threads: Annotated[int, typer.Option(help="CPU threads (0: the idle cores, or OMP_NUM_THREADS).")] = 0,
+    compile_: Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile the networks being trained (CUDA; measured no faster on CPU, see benchmarks/RESULTS.md).")] = False,  # noqa: E501
     sample_every: Annotated[int, typer.Option("--sample-every", help="Write a MIDI preview and compute the validation loss every N steps (0: at the end).")] = 250,  # noqa: E501
     save_every: Annotated[float, typer.Option("--save-every", help="Checkpoint at least every N seconds.")] = 60.0,
     checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Also keep a checkpoint every N steps.")] = 0,
@@ -171,7 +174,7 @@ def train_music(
     cfg = MusicConfig(data=data, tokenizer=tokenizer, drums=drums, transpose=transpose, max_pieces=max_pieces,
                       val_split=val_split, cell=cell, layers=layers, hidden=hidden, embed=embed, dropout=dropout, bptt=bptt,
                       lr=lr, warmup=warmup, weight_decay=weight_decay, clip=clip, batch=batch, steps=steps, minutes=minutes,
-                      seed=seed, device=device, precision=precision, threads=threads, sample_every=sample_every,
+                      seed=seed, device=device, precision=precision, threads=threads, compile=compile_, sample_every=sample_every,
                       save_every=save_every, checkpoint_every=checkpoint_every, log_every=log_every)
     train(cfg, out, fresh=fresh, console=err_console)
 
@@ -197,8 +200,9 @@ def train_vae(
     minutes: Annotated[Optional[float], typer.Option(help="Train for this many minutes in all (default 10 when --steps is absent).")] = None,  # noqa: UP045,E501
     seed: Annotated[int, typer.Option(help="Random seed (also picks the held-out images).")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
-    precision: Annotated[str, typer.Option(help="auto (bf16 where it helps), fp32 or bf16.")] = "auto",
+    precision: Annotated[str, typer.Option(help="auto (bf16 where it helps), fp32, bf16 or fp16 (CUDA).")] = "auto",
     threads: Annotated[int, typer.Option(help="CPU threads (0: the idle cores, or OMP_NUM_THREADS).")] = 0,
+    compile_: Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile the networks being trained (CUDA; measured no faster on CPU, see benchmarks/RESULTS.md).")] = False,  # noqa: E501
     sample_every: Annotated[int, typer.Option("--sample-every", help="Every N steps write samples and reconstructions, and evaluate the held-out images (0: at the end).")] = 200,  # noqa: E501
     save_every: Annotated[float, typer.Option("--save-every", help="Checkpoint at least every N seconds.")] = 60.0,
     checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Also keep a checkpoint every N steps.")] = 0,
@@ -212,7 +216,7 @@ def train_vae(
     cfg = VAEConfig(data=data, size=size, channels=channels, fit=fit, latent=latent, recon=recon, beta=beta,
                     kl_warmup=kl_warmup, free_bits=free_bits, width=width, lr=lr, val_split=val_split, batch=batch,
                     steps=steps, minutes=minutes, seed=seed, device=device, precision=precision, threads=threads,
-                    sample_every=sample_every, save_every=save_every, checkpoint_every=checkpoint_every,
+                    compile=compile_, sample_every=sample_every, save_every=save_every, checkpoint_every=checkpoint_every,
                     log_every=log_every)
     train(cfg, out, fresh=fresh, console=err_console)
 

@@ -10,7 +10,7 @@ from genart.errors import ConfigError
 
 # Options that may change when a run is resumed: they set how long and where it trains, not what it learns.
 BUDGET_FIELDS = frozenset(
-    {"steps", "minutes", "device", "threads", "sample_every", "save_every", "checkpoint_every", "log_every"}
+    {"steps", "minutes", "device", "threads", "compile", "sample_every", "save_every", "checkpoint_every", "log_every"}
 )
 
 
@@ -41,6 +41,7 @@ class TrainConfig:
     device: str = "auto"
     threads: int = 0
     precision: str = "auto"
+    compile: bool = False
     log_every: int = 10
     sample_every: int = 200
     save_every: float = 60.0
@@ -50,7 +51,7 @@ class TrainConfig:
         if not self.data:
             raise ConfigError("no training data given", "pass --data DIR or --data builtin:NAME")
         _choice("device", self.device, ("auto", "cpu", "cuda", "mps"))
-        _choice("precision", self.precision, ("auto", "fp32", "bf16"))
+        _choice("precision", self.precision, ("auto", "fp32", "bf16", "fp16"))
         _positive("batch", self.batch)
         _positive("steps", self.steps)
         _positive("minutes", self.minutes)

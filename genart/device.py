@@ -69,6 +69,11 @@ def resolve_precision(precision: str, device: torch.device, bf16_helps: bool) ->
             raise ConfigError("--precision bf16 asked for, but this CPU has no bf16 instructions",
                               "use --precision auto or fp32")
         return "bf16"
+    if precision == "fp16":  # fp16 autocast with a GradScaler (genart.models.base.Trainable.optimize): CUDA only
+        if device.type != "cuda":
+            raise ConfigError(f"--precision fp16 needs a CUDA GPU; this run trains on {device.type}",
+                              "use --precision auto, fp32 or bf16")
+        return "fp16"
     if precision == "fp32":
         return "fp32"
     if device.type == "cuda":
@@ -82,6 +87,8 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
     """Mixed precision for the heavy work; weights and optimizer state stay fp32."""
     if precision == "bf16":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    if precision == "fp16":
+        return torch.autocast(device_type=device.type, dtype=torch.float16)
     return contextlib.nullcontext()
 
 

@@ -84,6 +84,15 @@ def same_on_all(value: float) -> float:
     return float(t.item())
 
 
+def agree(value: float) -> bool:
+    """Whether every rank holds the same `value` (true on every rank, or false on every rank)."""
+    if not active():
+        return True
+    t = torch.tensor([value, -value], dtype=torch.float64, device=_comm_device())
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t[0].item() == -t[1].item())
+
+
 def all_mean(t: torch.Tensor) -> torch.Tensor:
     """The mean of `t` over all ranks (in place; `t` itself when training in one process)."""
     if active():

@@ -22,6 +22,7 @@ from genart.config import TrainConfig
 from genart.device import pick_device, resolve_precision, set_threads
 from genart.errors import ConfigError, RunError, TrainingDiverged
 from genart.kinds import get_kind
+from genart.models.base import compile_failure
 from genart.runs import DATA, RunDir, load_checkpoint, prepare_run, save_checkpoint, write_json
 
 DEFAULT_MINUTES = 10.0
@@ -86,6 +87,9 @@ class Trainer:
             if not self.main:  # only rank 0's random state is saved; the others derive theirs from the step
                 torch.manual_seed(cfg.seed + 1000 * self.rank + 7919 * self.step)
                 self.generator.manual_seed(cfg.seed + 1 + 1000 * self.rank + 7919 * self.step)
+        if self.world > 1 and not distributed.agree(self.step):
+            raise RunError(f"the processes disagree on where {out} stands (this one: step {self.step}): some cannot "
+                           "read the run's checkpoint", "put --out on storage that every node can read")
         if self.main:
             self.run.truncate_metrics(self.step)  # rows logged after the checkpoint will be logged again
         if self.resuming:
@@ -163,7 +167,8 @@ class Trainer:
         if self.step >= max_steps or self.elapsed >= limit_s:
             self.console.print(f"already trained to step {self.step}; raise --steps or --minutes to train more")
             return self.run
-        self.console.print(f"training {cfg.kind} on {self.device.type} ({self.precision}, {self.threads} threads), "
+        compiled = ", compiled" if cfg.compile else ""
+        self.console.print(f"training {cfg.kind} on {self.device.type} ({self.precision}{compiled}, {self.threads} threads), "
                            f"budget: {f'{max_steps} steps' if cfg.steps else ''}"
                            f"{' and ' if cfg.steps and minutes else ''}{f'{minutes:g} min' if minutes else ''}")
         old_handler = signal.signal(signal.SIGINT, self._on_sigint) if _main_thread() else None
@@ -253,6 +258,11 @@ def train(cfg: TrainConfig, out: str | Path, fresh: bool = False, console: Conso
     """Train (or resume) the run at `out` with `cfg`; returns the run directory."""
     try:
         return Trainer(cfg, out, fresh=fresh, console=console).fit()
+    except Exception as e:
+        failure = compile_failure(e) if cfg.compile else None  # torch.compile fails at the first step, not before
+        if failure is not None:
+            raise failure from e
+        raise
     finally:
         distributed.finish()
 

@@ -17,6 +17,15 @@ def torchrun(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
 
 
+def assert_resumes(run: Path, command: list[str], done: int, steps: int) -> None:
+    """The same torchrun command with a larger budget resumes the run and ends with identical replicas."""
+    out = torchrun(*command, "--steps", str(steps))
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert f"resuming from step {done}" in out.stderr
+    assert f"replicas identical after step {steps}" in out.stderr
+    assert checkpoint_info(run / "checkpoints" / "last.safetensors")["step"] == steps
+
+
 def test_two_process_gan_trains_resumes_and_keeps_replicas_identical(tmp_path: Path) -> None:
     run = tmp_path / "ddp"
     common = ["train", "gan", "--data", "builtin:digits", "--out", str(run), "--size", "8", "--width", "8",
@@ -32,11 +41,7 @@ def test_two_process_gan_trains_resumes_and_keeps_replicas_identical(tmp_path: P
     assert [r["step"] for r in rows if "steps_per_s" in r] == [5, 10]
     assert checkpoint_info(run / "checkpoints" / "last.safetensors")["step"] == 10
 
-    second = torchrun(*common, "--steps", "20")
-    assert second.returncode == 0, second.stderr[-2000:]
-    assert "resuming from step 10" in second.stderr
-    assert "replicas identical after step 20" in second.stderr
-    assert checkpoint_info(run / "checkpoints" / "last.safetensors")["step"] == 20
+    assert_resumes(run, common, 10, 20)
 
 
 def test_two_process_text_trains_resumes_and_keeps_replicas_identical(tmp_path: Path) -> None:
@@ -58,11 +63,7 @@ def test_two_process_text_trains_resumes_and_keeps_replicas_identical(tmp_path: 
     losses = [r["loss"] for r in rows if "loss" in r]
     assert losses[-1] < losses[0]
 
-    second = torchrun(*common, "--steps", "20")
-    assert second.returncode == 0, second.stderr[-2000:]
-    assert "resuming from step 10" in second.stderr
-    assert "replicas identical after step 20" in second.stderr
-    assert checkpoint_info(run / "checkpoints" / "last.safetensors")["step"] == 20
+    assert_resumes(run, common, 10, 20)
 
 
 def test_two_process_vae_and_music_keep_replicas_identical(tmp_path: Path) -> None:

@@ -246,3 +246,43 @@ def test_class_on_unconditional_run_is_an_error(uncond_run: Path) -> None:
     assert model.classes == []
     with pytest.raises(ConfigError, match="not trained with classes"):
         model.generate_tensor(n=2, cls_="3")
+
+
+# --- the shared optimizer step (Trainable.optimize): fp16 loss scaling ---------------------------------
+
+
+def _tiny_gan(precision: str):
+    from genart.kinds import get_kind
+    from genart.models.gan import GANTrainable
+
+    cfg = GANConfig(data="builtin:digits", arch="mlp", size=8, batch=16, labels="none", augment="off", device="cpu")
+    cfg.validate()
+    data = get_kind("gan").load_data(cfg, {})
+    torch.manual_seed(0)
+    return GANTrainable(cfg, data, torch.device("cpu"), precision, torch.Generator().manual_seed(1))
+
+
+def test_fp16_grad_scaler_steps_and_is_checkpointed(tmp_path: Path) -> None:
+    """The GradScaler path (fp16 is for CUDA, refused on CPU by the trainer; torch's CPU scaler runs the same code):
+    finite losses, the scale updated once per step (after D's and G's optimizers), saved and restored; checkpoints
+    without a scaler (fp32, bf16, older runs) load either way."""
+    from genart.runs import load_checkpoint, save_checkpoint
+
+    model = _tiny_gan("fp16")
+    for step in range(3):
+        assert all(torch.isfinite(v).all() for v in model.train_step(step).values())
+    saved = model.state()["scaler"]
+    if saved["scale"] == 65536.0:  # no overflow: one update per step, not one per optimizer
+        assert saved["_growth_tracker"] == 3, saved
+    save_checkpoint(tmp_path / "c.safetensors", model.state(), {})
+    state, _ = load_checkpoint(tmp_path / "c.safetensors")
+    again = _tiny_gan("fp16")
+    again.load_state(state)
+    assert again.scaler.state_dict() == model.scaler.state_dict()
+
+    plain = _tiny_gan("fp32")
+    assert plain.scaler is None and "scaler" not in plain.state()
+    plain.load_state(state)  # an fp16 checkpoint in a run resumed in fp32: the scaler is not needed
+    fresh = _tiny_gan("fp16")
+    fresh.load_state(plain.state())  # no scaler in the checkpoint: it starts at its initial scale
+    assert fresh.scaler.get_scale() == 65536.0

@@ -18,7 +18,7 @@ from genart import distributed
 from genart.config import GANConfig
 from genart.device import autocast
 from genart.models.augment import diff_augment
-from genart.models.base import Trainable
+from genart.models.base import Trainable, fused_or_foreach
 
 AUGMENT_BELOW = 5000  # --augment auto adapts DiffAugment's strength for data sets smaller than this
 ADA_TARGET = 0.6  # adaptive augmentation aims at E[sign(D(real))] = 0.6 (Karras et al. 2020)
@@ -222,6 +222,12 @@ class GANTrainable(Trainable):
         # the networks as trained: DDP-wrapped under torchrun (gradients averaged across ranks), else themselves
         self.G_train = distributed.wrap(self.G, device)
         self.D_train = distributed.wrap(self.D, device)
+        # --compile: the networks as trained, compiled (checkpoints still save self.G and self.D, plain keys); D for
+        # G's step is D itself (no DDP: D's weights get no gradients there), compiled too
+        single = self.D_train is self.D  # one process: no DDP wrapper
+        self.G_train = self.maybe_compile(self.G_train)
+        self.D_train = self.maybe_compile(self.D_train)
+        self.D_for_g = self.D_train if single else self.maybe_compile(self.D)
         # augmentation probability: 1 with --augment on; adapted from 0 with auto on small data; 0 otherwise
         self.adaptive = cfg.augment == "auto" and len(data) < AUGMENT_BELOW
         self.augment = cfg.augment == "on" or self.adaptive
@@ -236,7 +242,7 @@ class GANTrainable(Trainable):
         if self.augment:
             keep = torch.rand(x.shape[0], 1, 1, 1, device=x.device) >= self.aug_p
             x = torch.where(keep, x, diff_augment(x))
-        return (self.D_train if train_d else self.D)(x, y)
+        return (self.D_train if train_d else self.D_for_g)(x, y)
 
     def _adapt(self, d_real: torch.Tensor) -> None:
         """Raise the augmentation probability when D grows overconfident on real images, lower it otherwise."""
@@ -253,16 +259,12 @@ class GANTrainable(Trainable):
             d_real = self._d(real, y).float()
             d_fake = self._d(fake.detach(), y).float()
             loss_d = d_loss(self.cfg.loss, d_real, d_fake)
-        self.opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.opt_d.step()
+        self.optimize(loss_d, self.opt_d, update=False)  # fp16: one GradScaler, its scale updated once, after G's step
 
         self.D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
         with autocast(self.device, self.precision):
             loss_g = g_loss(self.cfg.loss, self._d(fake, y, train_d=False).float())
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_g.step()
+        self.optimize(loss_g, self.opt_g)
         self.D.requires_grad_(True)
 
         decay = min(self.cfg.ema, (1 + step) / (10 + step))
@@ -278,7 +280,8 @@ class GANTrainable(Trainable):
 
     def state(self) -> dict[str, Any]:
         return {"G": self.G.state_dict(), "D": self.D.state_dict(), "G_ema": self.G_ema.state_dict(),
-                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(), "aug_p": self.aug_p}
+                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(), "aug_p": self.aug_p,
+                **self.amp_state()}
 
     def replicated(self) -> list[torch.Tensor]:
         """Weights, EMA weights and optimizer moments (BatchNorm statistics are per rank between steps)."""
@@ -296,6 +299,7 @@ class GANTrainable(Trainable):
         self.opt_d.load_state_dict(_int_keys(state["opt_d"]))
         if "aug_p" in state:
             self.aug_p.copy_(state["aug_p"])
+        self.load_amp_state(state)
 
     def preview(self, path_stem: Any) -> list[Any]:
         from genart.io.images import save_grid
@@ -307,11 +311,6 @@ class GANTrainable(Trainable):
         path = path_stem.with_suffix(".png")
         save_grid(imgs.float().cpu(), path)
         return [path]
-
-
-def fused_or_foreach(device: torch.device) -> dict[str, bool]:
-    """The fused optimizer kernels where torch has them (CPU and CUDA; measured faster), else foreach."""
-    return {"fused": True} if device.type in ("cpu", "cuda") else {"foreach": True}
 
 
 def _int_keys(opt_state: dict[str, Any]) -> dict[str, Any]:

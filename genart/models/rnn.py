@@ -27,7 +27,7 @@ from torch import nn
 from genart import distributed
 from genart.device import autocast
 from genart.errors import ConfigError, GenartError, RunError
-from genart.models.base import Trainable
+from genart.models.base import Trainable, fused_or_foreach
 
 CELLS = ("lstm", "gru")
 MIN_LR_FRACTION = 0.1  # cosine decay ends at this fraction of --lr
@@ -37,6 +37,7 @@ EVAL_BURN_IN = 256  # ... and each (but the first) warmed up on the tokens just 
 EVAL_CHUNK = 256
 MAX_SAMPLES = 4096
 MAX_LENGTH = 1_000_000
+UNIFORM_BLOCK = 256  # sampling draws each row's random numbers this many at a time
 
 
 # --- the network -----------------------------------------------------------------------------------
@@ -215,13 +216,14 @@ class SequenceTrainable(Trainable):
             raise ConfigError(f"--batch {cfg.batch} is too large for {n:,} training tokens{total}",
                               f"use --batch {max(1, (n - 1) // 8)} or less, or give more text")
         self.model_train = distributed.wrap(self.model, device)  # DDP under torchrun, else the model itself
+        self.model_train = self.maybe_compile(self.model_train)  # --compile (checkpoints save self.model: plain keys)
         # the steps of one pass fit inside every lane, whatever the epoch's random offset
         self.bptt = max(1, min(cfg.bptt, (n - 1) // (2 * self.lanes)))
         self._prior_bias(data.train_ids, data.vocab.size)
         # eps 1e-6 rather than 1e-8: the head rows of rare symbols get tiny but steady gradients, which Adam would
         # otherwise turn into full-size steps; their logits then grow until they win in unusual states
         self.opt = torch.optim.AdamW(param_groups(self.model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.99), eps=1e-6,
-                                     foreach=device.type != "cuda", fused=(device.type == "cuda") or None)
+                                     **fused_or_foreach(device))
         self.params = [p for g in self.opt.param_groups for p in g["params"]]
         self.epoch, self.pos, self.offset = 0, 0, 0
         self.hidden = self.model.zero_state(self.lanes, device)
@@ -288,22 +290,23 @@ class SequenceTrainable(Trainable):
         with autocast(self.device, self.precision):
             logits, state = self.model_train(x, self.hidden)
         loss = F.cross_entropy(logits.float().flatten(0, 1), y.flatten())
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        grad_norm = nn.utils.clip_grad_norm_(self.params, cfg.clip) if cfg.clip > 0 else torch.zeros(())
-        self.opt.step()
+        # zero_grad, backward, clip, step (fp16: with the GradScaler, the gradients unscaled before clipping)
+        grad_norm = self.optimize(loss, self.opt, clip=cfg.clip, params=self.params)
+        if grad_norm is None:
+            grad_norm = torch.zeros(())
         self.hidden = state.detach()
         return {"loss": loss.detach(), "grad_norm": grad_norm.detach(), "lr": torch.tensor(lr)}
 
     def state(self) -> dict[str, Any]:
         return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "hidden": self.hidden,
                 "cursor": {"epoch": self.epoch, "pos": self.pos, "offset": self.offset},
-                "elapsed": self.elapsed}
+                "elapsed": self.elapsed, **self.amp_state()}
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
         self.opt.load_state_dict(_int_keys(state["opt"]))
         self.params = [p for g in self.opt.param_groups for p in g["params"]]
+        self.load_amp_state(state)
         self.elapsed = float(state.get("elapsed", 0.0))
         self._t_last = None
         if distributed.rank():  # checkpoints hold rank 0's cursor; the other ranks start a new pass of their share
@@ -381,7 +384,7 @@ def pick(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: flo
         return logits.argmax(-1)
     logits = logits / temperature
     if top_k is not None and top_k < logits.shape[-1]:
-        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
+        kth = logits.kthvalue(logits.shape[-1] - top_k + 1, dim=-1, keepdim=True).values  # the k-th largest
         logits = logits.masked_fill(logits < kth, float("-inf"))
     probs = torch.softmax(logits, -1)
     if top_p is not None and top_p < 1:
@@ -418,10 +421,12 @@ def sample_tokens(model: RecurrentLM, prime: list[int], n: int, length: int, see
     logits, state = model(torch.tensor([prime], dtype=torch.long, device=device))
     last = logits[:, -1].float().expand(n, -1)
     state = state.expand(-1, -1, n, -1).contiguous()
+    uniforms = torch.empty(n, 0)
     for i in range(length):
+        if i % UNIFORM_BLOCK == 0:  # each row's next block of random numbers, from its own generator
+            uniforms = torch.stack([torch.rand(UNIFORM_BLOCK, generator=g) for g in gens])
         t = temperatures[i % len(temperatures)]
-        u = torch.stack([torch.rand((), generator=g) for g in gens]) if t > 0 else torch.zeros(n)
-        nxt = pick(last, t, top_k, top_p, u)
+        nxt = pick(last, t, top_k, top_p, uniforms[:, i % UNIFORM_BLOCK])
         out[:, i] = nxt.cpu()
         if on_token is not None:
             on_token(i, out[:, i])

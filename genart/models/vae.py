@@ -36,7 +36,7 @@ from genart import distributed
 from genart.config import VAEConfig
 from genart.device import autocast
 from genart.errors import ConfigError, DataError
-from genart.models.base import Trainable
+from genart.models.base import Trainable, fused_or_foreach
 
 LOG_BIN = math.log(127.5)  # -log of an 8-bit step (2/255) on [-1, 1]
 MIN_SCALE = 1 / 255  # floor of the gaussian / laplace scale: half an 8-bit step
@@ -192,9 +192,8 @@ class VAETrainable(Trainable):
         self.channels = data.channels
         self.recon = recon_kind(cfg.recon, self.channels)
         self.enc, self.dec = (m.to(device) for m in build_networks(cfg, self.channels))
-        fused = device.type == "cuda"
         params = [*self.enc.parameters(), *self.dec.parameters()]
-        self.opt = torch.optim.Adam(params, lr=cfg.lr, foreach=not fused, fused=fused or None)
+        self.opt = torch.optim.Adam(params, lr=cfg.lr, **fused_or_foreach(device))
         self.train_index, self.val_index = split_indices(len(data), cfg.val_split, cfg.seed)
         # the held-out images are never trained on; under torchrun each rank trains on its share of the rest
         self.images = data.images[self.train_index[distributed.shard(len(self.train_index))]].to(device)
@@ -203,6 +202,8 @@ class VAETrainable(Trainable):
         # the networks as trained: DDP-wrapped under torchrun (gradients averaged across ranks), else themselves
         self.enc_train = distributed.wrap(self.enc, device)
         self.dec_train = distributed.wrap(self.dec, device)
+        self.enc_train = self.maybe_compile(self.enc_train)  # --compile (checkpoints save self.enc/self.dec: plain keys)
+        self.dec_train = self.maybe_compile(self.dec_train)
 
     def _posterior(self, x: torch.Tensor, train: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         with autocast(self.device, self.precision):
@@ -237,9 +238,7 @@ class VAETrainable(Trainable):
         kl_term = kl_units.mean(0).clamp_min(self.cfg.free_bits).sum() if self.cfg.free_bits > 0 else kl
         weight = self.kl_weight(step)
         loss = recon + weight * kl_term
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
+        self.optimize(loss, self.opt)  # zero_grad, backward, step (fp16: with the GradScaler)
         with torch.no_grad():
             logged = {"loss": loss.detach(), "recon": recon.detach(), "kl": kl.detach(), "active": active_units(mu)}
             if self.cfg.kl_warmup > 0:
@@ -269,12 +268,14 @@ class VAETrainable(Trainable):
                 "val_kl": float(kl_sum) / n, "val_active": float(active_units(torch.cat(mus)))}
 
     def state(self) -> dict[str, Any]:
-        return {"enc": self.enc.state_dict(), "dec": self.dec.state_dict(), "opt": self.opt.state_dict()}
+        return {"enc": self.enc.state_dict(), "dec": self.dec.state_dict(), "opt": self.opt.state_dict(),
+                **self.amp_state()}
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.enc.load_state_dict(state["enc"])
         self.dec.load_state_dict(state["dec"])
         self.opt.load_state_dict(_int_keys(state["opt"]))
+        self.load_amp_state(state)
 
     @torch.no_grad()
     def preview(self, path_stem: Path) -> list[Path]:
