@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -484,7 +485,82 @@ def training_table(cases: list[Case], peaks: dict[str, float], conv_peaks: dict[
                   "vs original fp32", "GFLOP/step", "GFLOP/s", "% of mm peak", "% of conv peak", "note"], rows)
 
 
-SECTIONS = ("peaks", "train", "soundness", "generation", "sampling")
+SECTIONS = ("peaks", "kernels", "train", "soundness", "generation", "sampling")
+
+# (name, in channels, out channels, input size, transposed): the 4x4 stride-2 layers of the dcgan and the VAE at 32x32
+CONV_LAYERS = (("dcgan D 64->128, 16->8", 64, 128, 16, False), ("dcgan D 128->256, 8->4", 128, 256, 8, False),
+               ("dcgan G 256->128, 4->8", 256, 128, 4, True), ("dcgan G 128->64, 8->16", 128, 64, 8, True),
+               ("VAE enc 32->64, 16->8", 32, 64, 16, False), ("VAE dec 64->32, 8->16", 64, 32, 8, True))
+
+
+def _median_ms(fn: Callable[[], object], reps: int) -> float:
+    for _ in range(3):
+        fn()
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return 1e3 * statistics.median(times)
+
+
+def kernels(reps: int) -> list[list[str]]:
+    """Each 4x4 stride-2 layer at batch 64: forward, backward-data and backward-weight GFLOP/s, fp32 in NCHW (as the
+    reference loops run) and bf16 in channels_last (as genart runs); and the LSTM of the text cases."""
+    backward = torch.ops.aten.convolution_backward
+    rows = []
+    for name, cin, cout, size, transposed in CONV_LAYERS:
+        figures = {}
+        for dtype, fmt, key in ((torch.float32, torch.contiguous_format, "fp32"),
+                                (torch.bfloat16, torch.channels_last, "bf16")):
+            x = torch.randn(BATCH, cin, size, size, dtype=dtype).contiguous(memory_format=fmt)
+            w_shape = (cin, cout, 4, 4) if transposed else (cout, cin, 4, 4)
+            w = torch.randn(w_shape, dtype=dtype).contiguous(memory_format=fmt)
+            conv = F.conv_transpose2d if transposed else F.conv2d
+            y = conv(x, w, None, 2, 1)
+            go = torch.randn_like(y)
+            flops = 2.0 * (x if transposed else y).numel() * (cout if transposed else cin) * 16
+
+            def bw(mask: list[bool], go: torch.Tensor = go, x: torch.Tensor = x, w: torch.Tensor = w,
+                   transposed: bool = transposed) -> object:
+                return backward(go, x, w, None, [2, 2], [1, 1], [1, 1], transposed, [0, 0], 1, mask)
+
+            ms = [_median_ms(lambda conv=conv, x=x, w=w: conv(x, w, None, 2, 1), reps),
+                  _median_ms(lambda bw=bw: bw([True, False, False]), reps),
+                  _median_ms(lambda bw=bw: bw([False, True, False]), reps)]
+            figures[key] = [flops / t / 1e6 for t in ms]
+        rows.append([name] + [_pair(figures, i) for i in range(3)])
+    # the LSTM: oneDNN's whole-sequence kernel, forward and forward + backward
+    import more_cases
+
+    cfg = more_cases.TEXT
+    lstm = nn.LSTM(cfg["embed"], cfg["hidden"], cfg["layers"], batch_first=True)
+    x = torch.randn(cfg["batch"], cfg["bptt"], cfg["embed"])
+    per_char = 2 * 4 * cfg["hidden"] * (cfg["embed"] + cfg["hidden"]) + 2 * 4 * cfg["hidden"] * 2 * cfg["hidden"]
+    flops = per_char * cfg["batch"] * cfg["bptt"]
+    figures = {}
+    for key in ("fp32", "bf16"):
+        ctx = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if key == "bf16" else contextlib.nullcontext
+
+        def fwd(ctx: Callable[[], Any] = ctx) -> object:
+            with torch.no_grad(), ctx():
+                return lstm(x)
+
+        def both(ctx: Callable[[], Any] = ctx) -> object:
+            with ctx():
+                out, _ = lstm(x)
+            out.float().sum().backward()
+            return out
+
+        t_f, t_b = _median_ms(fwd, max(3, reps // 3)), _median_ms(both, max(3, reps // 3))
+        figures[key] = [flops / t_f / 1e6, 2 * flops / max(1e-9, t_b - t_f) / 1e6]
+    rows.append(["LSTM 2 x 512, batch 32 x 128"] + [_pair(figures, i) for i in range(2)] + ["(in the backward)"])
+    return rows
+
+
+def _pair(figures: dict[str, list[float]], i: int) -> str:
+    fp32, bf16 = figures["fp32"][i], figures["bf16"][i]
+    return f"{fp32:.0f} / {bf16:.0f} ({bf16 / fp32:.2f}x)"
 
 
 def sampling(seconds: float, attempts: int) -> tuple[list[list[str]], bool]:
@@ -575,6 +651,19 @@ def main() -> None:
                  "fp32 torch.mm runs on MKL and bf16 torch.mm on oneDNN; convolutions always run on oneDNN. "
                  + ("Measured while the machine was otherwise quiet." if peaks_quiet
                     else "**Other processes were using the CPU during every try: these peaks are too low.**"), ""]
+
+    # 2b. kernels: where bf16 pays and where it does not
+    if "kernels" not in skip:
+        rows = kernels(5 if quick else 30)
+        for r in rows:
+            print("  kernel " + " | ".join(r), flush=True)
+        body += ["## Kernels: GFLOP/s of each part of a training step, fp32 / bf16", "",
+                 "Batch 64 for the convolutions (fp32 in NCHW as the reference loops run them, bf16 in channels_last "
+                 "as genart does); the LSTM as in the text cases (its backward holds both gradients). Median of "
+                 f"{5 if quick else 30} calls. A training step spends about a third of its convolution time in each "
+                 "column, so the ratio a whole step can gain from bf16 is bounded by their mix, not by the "
+                 "matrix-multiply peaks above.", "",
+                 table(["layer", "forward", "backward, input gradient", "backward, weight gradient"], rows), ""]
 
     # 3-4. training speed and achieved GFLOP/s
     if "train" not in skip:
