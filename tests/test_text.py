@@ -443,3 +443,26 @@ def test_cli_bad_inputs_are_one_line_errors(tmp_path: Path, case: str, text_run:
 
 def test_errors_are_genart_errors() -> None:
     assert issubclass(DataError, GenartError) and issubclass(RunError, GenartError)
+
+
+def test_fast_dropout_keeps_the_right_share_everywhere_and_matches_the_stacked_rnn() -> None:
+    from genart.models.rnn import FastDropout
+
+    torch.manual_seed(1)
+    drop = FastDropout(0.3).train()
+    y = drop(torch.ones(400_000))
+    assert y.unique().tolist() == [0.0, pytest.approx(1 / 0.7)]
+    for k in range(4):  # every position of the 64-bit words it draws from is as likely to be kept
+        assert abs((y.view(-1, 4)[:, k] > 0).float().mean().item() - 0.7) < 0.005
+    x = torch.randn(10, 10)
+    assert torch.equal(drop.eval()(x), x)
+
+    for cell in ("lstm", "gru"):  # with dropout off, the layer-by-layer path is nn.LSTM / nn.GRU exactly
+        m = RecurrentLM(20, 8, 16, 3, cell, 0.2).train()
+        ids = torch.randint(20, (4, 7))
+        state = torch.randn(2 if cell == "lstm" else 1, 3, 4, 16)
+        m.drop.p = 0.0
+        a, sa = m._layer_by_layer(m.embed(ids), m.unpack_state(state))
+        m.rnn.dropout = 0.0
+        b, sb = m.rnn(m.embed(ids), m.unpack_state(state))
+        assert torch.equal(a, b) and torch.equal(m.pack_state(sa), m.pack_state(sb))
