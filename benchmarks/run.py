@@ -529,7 +529,7 @@ def kernels(reps: int) -> list[list[str]]:
                   _median_ms(lambda bw=bw: bw([True, False, False]), reps),
                   _median_ms(lambda bw=bw: bw([False, True, False]), reps)]
             figures[key] = [flops / t / 1e6 for t in ms]
-        rows.append([name] + [_pair(figures, i) for i in range(3)])
+        rows.append([name] + [_pair(figures, i) for i in range(3)] + [_bound(figures, (1 / 3, 1 / 3, 1 / 3))])
     # the LSTM: oneDNN's whole-sequence kernel, forward and forward + backward
     import more_cases
 
@@ -554,8 +554,16 @@ def kernels(reps: int) -> list[list[str]]:
 
         t_f, t_b = _median_ms(fwd, max(3, reps // 3)), _median_ms(both, max(3, reps // 3))
         figures[key] = [flops / t_f / 1e6, 2 * flops / max(1e-9, t_b - t_f) / 1e6]
-    rows.append(["LSTM 2 x 512, batch 32 x 128"] + [_pair(figures, i) for i in range(2)] + ["(in the backward)"])
+    rows.append(["LSTM 2 x 512, batch 32 x 128"] + [_pair(figures, i) for i in range(2)] + ["(in the backward)",
+                                                                                            _bound(figures, (1 / 3, 2 / 3))])
     return rows
+
+
+def _bound(figures: dict[str, list[float]], shares: tuple[float, ...]) -> str:
+    """The speed-up of the whole layer (forward and backward) when each part keeps its share of the FLOPs."""
+    fp32 = sum(s / f for s, f in zip(shares, figures["fp32"], strict=False))
+    bf16 = sum(s / f for s, f in zip(shares, figures["bf16"], strict=False))
+    return f"**{fp32 / bf16:.2f}x**"
 
 
 def _pair(figures: dict[str, list[float]], i: int) -> str:
@@ -660,10 +668,13 @@ def main() -> None:
         body += ["## Kernels: GFLOP/s of each part of a training step, fp32 / bf16", "",
                  "Batch 64 for the convolutions (fp32 in NCHW as the reference loops run them, bf16 in channels_last "
                  "as genart does); the LSTM as in the text cases (its backward holds both gradients). Median of "
-                 f"{5 if quick else 30} calls. A training step spends about a third of its convolution time in each "
-                 "column, so the ratio a whole step can gain from bf16 is bounded by their mix, not by the "
-                 "matrix-multiply peaks above.", "",
-                 table(["layer", "forward", "backward, input gradient", "backward, weight gradient"], rows), ""]
+                 f"{5 if quick else 30} calls. Forward, input gradient and weight gradient each hold a third of a "
+                 "layer's FLOPs (the LSTM: forward a third, backward two), so the last column, the layer's whole "
+                 "fp32 time over its whole bf16 time, is what bf16 can give a training step made of such layers; "
+                 "on CPUs without AMX the bf16 weight-gradient kernels are little faster than fp32's, which caps it "
+                 "well below the matrix-multiply peaks' ratio.", "",
+                 table(["layer", "forward", "backward, input gradient", "backward, weight gradient",
+                        "fp32 / bf16 time, whole layer"], rows), ""]
 
     # 3-4. training speed and achieved GFLOP/s
     if "train" not in skip:
