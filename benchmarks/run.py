@@ -470,19 +470,25 @@ def training_table(cases: list[Case], peaks: dict[str, float], conv_peaks: dict[
         if not mine:
             continue
         ref = {c.name: c.best for c in mine if c.precision == "fp32"}
+        clean = next(c for c in mine if c.name == "clean" and c.precision == "fp32")
         for c in mine:
+            # each round's ratio to the clean loop's window next to it: steadier than best over best when the
+            # machine's speed drifts during the run
+            paired = [a / b for a, b in zip(c.rates, clean.rates, strict=False) if b > 0]
+            vs_clean_rounds = f"{statistics.median(paired):.2f}x" if paired else "n/a"
             gflops = c.flops * c.best / 1e9
             vs_clean = f"{c.best / ref['clean']:.2f}x"
             vs_orig = f"{c.best / ref['original']:.2f}x"
             spread = f"{min(c.rates):.2f}-{max(c.rates):.2f}"
             quiet = f"{len(c.quiet)}/{len(c.rates)}"
-            rows.append([arch, c.name, c.precision, f"**{c.best:.2f}**", spread, quiet, vs_clean, vs_orig,
+            rows.append([arch, c.name, c.precision, f"**{c.best:.2f}**", spread, quiet, vs_clean, vs_clean_rounds, vs_orig,
                          f"{c.flops / 1e9:.2f}", f"{gflops:.1f}", pct(gflops, peaks[c.precision]),
                          pct(gflops, conv_peaks[c.precision]),
                          "; ".join(x for x in (c.note, f"**{c.best * TEXT_CHARS_PER_STEP:,.0f} characters/s**"
                                                if arch == "text" else "") if x)])
     return table(["arch", "loop", "precision", "steps/s (best)", "range over rounds", "quiet rounds", "vs clean fp32",
-                  "vs original fp32", "GFLOP/step", "GFLOP/s", "% of mm peak", "% of conv peak", "note"], rows)
+                  "vs clean fp32, median of rounds", "vs original fp32", "GFLOP/step", "GFLOP/s", "% of mm peak",
+                  "% of conv peak", "note"], rows)
 
 
 SECTIONS = ("peaks", "kernels", "train", "soundness", "generation", "sampling")
@@ -707,7 +713,9 @@ def main() -> None:
                  "to show what each choice is worth. "
                  f"{rounds} rounds (each at least {1 if quick else 3} steps and {0.2 if quick else 0.5} s), the loops "
                  f"alternating; steps/s is the best quiet round (other processes under {100 * QUIET:.0f}% of the CPU), "
-                 "or the best round when none was quiet"
+                 "or the best round when none was quiet; `vs clean fp32` divides best by best, `median of rounds` "
+                 "divides each round by the clean loop's window in the same round (steadier when the machine's speed "
+                 "drifts during the run, as this one's does)"
                  + ("" if quick else "; on a busy machine, loops with fewer than two quiet rounds get more rounds, "
                     f"for up to {args.extra:.0f} s per arch") + ". "
                  "FLOPs counted with FlopCounterMode over one step (forward and backward of all nets; for the LSTM, "
