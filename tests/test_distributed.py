@@ -90,3 +90,15 @@ def test_two_process_vae_and_music_keep_replicas_identical(tmp_path: Path) -> No
     assert music.returncode == 0, music.stderr[-2000:]
     assert "replicas identical after step 6" in music.stderr
     assert checkpoint_info(tmp_path / "m" / "checkpoints" / "last.safetensors")["step"] == 6
+
+
+def test_too_little_data_for_the_processes_is_one_clear_error(tmp_path: Path) -> None:
+    from PIL import Image
+
+    folder = tmp_path / "one"
+    folder.mkdir()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(folder / "only.png")
+    out = torchrun("train", "gan", "--data", str(folder), "--out", str(tmp_path / "g"), "--size", "8", "--steps", "2")
+    assert out.returncode != 0
+    assert "error: 1 training images cannot be shared among 2 processes" in out.stderr  # genart's line, then torchrun's
+    assert "hint: start fewer processes" in out.stderr

@@ -255,7 +255,8 @@ class SequenceTrainable(Trainable):
         self.val_ids = data.val_ids
         n = int(self.train_ids.numel())
         self.lanes = cfg.batch
-        if (n - 1) // self.lanes < 2:
+        if (share - 1) // self.lanes < 2:  # the same test on every rank: the smallest share decides
+            n = share
             total = f" ({world} processes share {ids.numel():,})" if world > 1 else ""
             raise ConfigError(f"--batch {cfg.batch} is too large for {n:,} training tokens{total}",
                               f"use --batch {max(1, (n - 1) // 8)} or less, or give more text")
