@@ -184,3 +184,23 @@ def text_steps(tmp: Any) -> tuple[list[tuple[str, str, Callable[[], object], str
 def sampling_model(hidden: int) -> RecurrentLM:
     torch.manual_seed(0)
     return RecurrentLM(65, 64, hidden, 2, "lstm", 0.2).eval()
+
+
+def text_soundness(steps: int, tail: int, seed: int = 0) -> dict[str, dict[str, float]]:
+    """The default text model (`genart train text --data builtin:shakespeare`, dropout off so both runs see the
+    same computation) trained `steps` steps in fp32 and in bf16 from the same seed on the same batches: mean
+    training loss over the last `tail` steps and the validation loss at the end, in nats per character."""
+    from genart.kinds import get_kind
+
+    cfg = TextConfig(data="builtin:shakespeare", dropout=0.0, steps=steps, batch=32, bptt=64, val_split=0.02)
+    cfg.validate()
+    data = get_kind("text").load_data(cfg, {})
+    out = {}
+    for prec in ("fp32", "bf16"):
+        torch.manual_seed(seed)
+        model = TextTrainable(cfg, data, CPU, prec, torch.Generator().manual_seed(seed + 1))
+        losses = []
+        for step in range(steps):
+            losses.append(model.train_step(step)["loss"])
+        out[prec] = {"train_loss": float(torch.stack(losses[-tail:]).mean()), **model.evaluate()}
+    return out

@@ -748,6 +748,20 @@ def main() -> None:
                          f"{d.get('d_real', nan):.3f}", f"{d.get('d_fake', nan):.3f}",
                          ("on" if d["augment"] else "off") + (f" (mean p {d['aug_p']:.2f})" if "aug_p" in d else ""),
                          f"{d['classes']:.0f}"] for p, d in sound.items()]), ""]
+        import more_cases
+
+        text_steps = 10 if quick else 200
+        text_tail = max(1, text_steps // 4)
+        torch.set_num_threads(sound_threads)
+        tsound = more_cases.text_soundness(text_steps, text_tail)
+        torch.set_num_threads(threads)
+        print("text bf16 soundness: " + "; ".join(f"{p}: train {d['train_loss']:.4f}, val {d.get('val_loss', nan):.4f}"
+                                                  for p, d in tsound.items()) + f" {stamp()}", flush=True)
+        body += [f"## bf16 soundness: the default text model on builtin:shakespeare, {text_steps} steps from seed 0", "",
+                 "2 x 256 LSTM, batch 32 x 64 characters, dropout off (so both runs compute the same thing); same "
+                 "weights and batches in both; nats per character.", "",
+                 table(["precision", f"mean training loss (last {text_tail} steps)", "validation loss at the end"],
+                       [[p, f"{d['train_loss']:.4f}", f"{d.get('val_loss', nan):.4f}"] for p, d in tsound.items()]), ""]
 
     # 6. generation latency
     if "generation" not in skip:
