@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -24,6 +24,29 @@ STATE = {"debug": False}
 
 Data = Annotated[str, typer.Option("--data", help="A folder of images, one image, or builtin:digits / builtin:abstract.")]
 Out = Annotated[Path, typer.Option("--out", help="The run directory (created, or resumed if it exists).")]
+
+# options every `genart train KIND` takes (their values go to TrainConfig's fields of the same names; see _train)
+Steps = Annotated[Optional[int], typer.Option(help="Train until this many steps in all.")]  # noqa: UP045
+Minutes = Annotated[Optional[float], typer.Option(help="Train for this many minutes in all (default 10 when --steps is absent).")]  # noqa: UP045,E501
+DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or mps.")]
+Precision = Annotated[str, typer.Option("--precision", help="auto (bf16 where it helps), fp32, bf16 or fp16 (CUDA).")]
+Threads = Annotated[int, typer.Option("--threads", help="CPU threads (0: the idle cores, or OMP_NUM_THREADS).")]
+Compile = Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile the networks being trained (CUDA; measured no faster on CPU, see benchmarks/RESULTS.md).")]  # noqa: E501
+SaveEvery = Annotated[float, typer.Option("--save-every", help="Checkpoint at least every N seconds.")]
+CheckpointEvery = Annotated[int, typer.Option("--checkpoint-every", help="Also keep a checkpoint every N steps.")]
+LogEvery = Annotated[int, typer.Option("--log-every", help="Log losses every N steps.")]
+Fresh = Annotated[bool, typer.Option("--fresh", help="Delete an existing run at --out and start over.")]
+SHARED = ("data", "batch", "steps", "minutes", "seed", "device", "precision", "threads", "sample_every", "save_every",
+          "checkpoint_every", "log_every")
+
+
+def _train(config_cls: type, options: dict[str, Any], **kind_options: Any) -> None:
+    """Train (or resume): `config_cls` built from a `train KIND` command's own options (`kind_options`) and the
+    options every kind shares, taken from the command's locals()."""
+    from genart.train import train
+
+    cfg = config_cls(**{k: options[k] for k in SHARED}, compile=options["compile_"], **kind_options)
+    train(cfg, options["out"], fresh=options["fresh"], console=err_console)
 
 
 def _version(value: bool) -> None:
@@ -57,29 +80,24 @@ def train_gan(
     lr_d: Annotated[float, typer.Option("--lr-d", help="Discriminator learning rate.")] = 2e-4,
     ema: Annotated[float, typer.Option(help="EMA decay of the generator used for sampling (0: off).")] = 0.999,
     batch: Annotated[int, typer.Option(help="Batch size.")] = 64,
-    steps: Annotated[Optional[int], typer.Option(help="Train until this many steps in all.")] = None,  # noqa: UP045
-    minutes: Annotated[Optional[float], typer.Option(help="Train for this many minutes in all (default 10 when --steps is absent).")] = None,  # noqa: UP045,E501
+    steps: Steps = None,
+    minutes: Minutes = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
-    precision: Annotated[str, typer.Option(help="auto (bf16 where it helps), fp32, bf16 or fp16 (CUDA).")] = "auto",
-    threads: Annotated[int, typer.Option(help="CPU threads (0: the idle cores, or OMP_NUM_THREADS).")] = 0,
-    compile_: Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile the networks being trained (CUDA; measured no faster on CPU, see benchmarks/RESULTS.md).")] = False,  # noqa: E501
+    device: DeviceOpt = "auto",
+    precision: Precision = "auto",
+    threads: Threads = 0,
+    compile_: Compile = False,
     sample_every: Annotated[int, typer.Option("--sample-every", help="Write a sample grid every N steps (0: at the end).")] = 200,
-    save_every: Annotated[float, typer.Option("--save-every", help="Checkpoint at least every N seconds.")] = 60.0,
-    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Also keep a checkpoint every N steps.")] = 0,
-    log_every: Annotated[int, typer.Option("--log-every", help="Log losses every N steps.")] = 10,
-    fresh: Annotated[bool, typer.Option("--fresh", help="Delete an existing run at --out and start over.")] = False,
+    save_every: SaveEvery = 60.0,
+    checkpoint_every: CheckpointEvery = 0,
+    log_every: LogEvery = 10,
+    fresh: Fresh = False,
 ) -> None:
     """Train an image GAN on a folder of images or built-in data."""
     from genart.config import GANConfig
-    from genart.train import train
 
-    cfg = GANConfig(data=data, arch=arch, size=size, channels=channels, fit=fit, labels=labels, loss=loss,
-                    augment=augment, z_dim=z_dim, width=width, lr_g=lr_g, lr_d=lr_d, ema=ema, batch=batch,
-                    steps=steps, minutes=minutes, seed=seed, device=device, precision=precision, threads=threads,
-                    compile=compile_, sample_every=sample_every, save_every=save_every, checkpoint_every=checkpoint_every,
-                    log_every=log_every)
-    train(cfg, out, fresh=fresh, console=err_console)
+    _train(GANConfig, locals(), arch=arch, size=size, channels=channels, fit=fit, labels=labels, loss=loss,
+           augment=augment, z_dim=z_dim, width=width, lr_g=lr_g, lr_d=lr_d, ema=ema)
 
 
 TextDataOpt = Annotated[str, typer.Option("--data", help="A text file, a folder (its .txt, .md files) or builtin:shakespeare.")]
@@ -105,30 +123,25 @@ def train_text(
     clip: Annotated[float, typer.Option(help="Clip the gradient norm to this (0: no clipping).")] = 1.0,
     init_from: Annotated[Optional[str], typer.Option("--init-from", help="Fine-tune: start from this text run's weights (its network and vocabulary; new characters get fresh embeddings).")] = None,  # noqa: UP045,E501
     batch: Annotated[int, typer.Option(help="Parallel lanes of text per step.")] = 64,
-    steps: Annotated[Optional[int], typer.Option(help="Train until this many steps in all.")] = None,  # noqa: UP045
-    minutes: Annotated[Optional[float], typer.Option(help="Train for this many minutes in all (default 10 when --steps is absent).")] = None,  # noqa: UP045,E501
+    steps: Steps = None,
+    minutes: Minutes = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
-    precision: Annotated[str, typer.Option(help="auto (bf16 where it helps), fp32, bf16 or fp16 (CUDA).")] = "auto",
-    threads: Annotated[int, typer.Option(help="CPU threads (0: the idle cores, or OMP_NUM_THREADS).")] = 0,
-    compile_: Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile the networks being trained (CUDA; measured no faster on CPU, see benchmarks/RESULTS.md).")] = False,  # noqa: E501
+    device: DeviceOpt = "auto",
+    precision: Precision = "auto",
+    threads: Threads = 0,
+    compile_: Compile = False,
     sample_every: Annotated[int, typer.Option("--sample-every", help="Write a text sample and compute the validation loss every N steps (0: at the end).")] = 250,  # noqa: E501
-    save_every: Annotated[float, typer.Option("--save-every", help="Checkpoint at least every N seconds.")] = 60.0,
-    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Also keep a checkpoint every N steps.")] = 0,
-    log_every: Annotated[int, typer.Option("--log-every", help="Log losses every N steps.")] = 10,
-    fresh: Annotated[bool, typer.Option("--fresh", help="Delete an existing run at --out and start over.")] = False,
+    save_every: SaveEvery = 60.0,
+    checkpoint_every: CheckpointEvery = 0,
+    log_every: LogEvery = 10,
+    fresh: Fresh = False,
 ) -> None:
     """Train a recurrent text model (LSTM or GRU over characters or BPE tokens) on your text or builtin:shakespeare."""
     from genart.config import TextConfig
-    from genart.train import train
 
-    cfg = TextConfig(data=data, tokens=tokens or "", vocab=vocab or 0, encoding=encoding, val_split=val_split, cell=cell or "",
-                     layers=layers or 0, hidden=hidden or 0, embed=embed or 0, dropout=dropout, bptt=bptt, lr=lr,
-                     warmup=warmup, weight_decay=weight_decay, clip=clip, init_from=init_from or "", batch=batch,
-                     steps=steps, minutes=minutes, seed=seed, device=device, precision=precision, threads=threads,
-                     compile=compile_, sample_every=sample_every, save_every=save_every, checkpoint_every=checkpoint_every,
-                     log_every=log_every)
-    train(cfg, out, fresh=fresh, console=err_console)
+    _train(TextConfig, locals(), tokens=tokens or "", vocab=vocab or 0, encoding=encoding, val_split=val_split,
+           cell=cell or "", layers=layers or 0, hidden=hidden or 0, embed=embed or 0, dropout=dropout, bptt=bptt, lr=lr,
+           warmup=warmup, weight_decay=weight_decay, clip=clip, init_from=init_from or "")
 
 
 MusicDataOpt = Annotated[str, typer.Option("--data", help="A folder of .mid/.midi (and .abc, .xml, .mxl, .musicxml) files, one file, or builtin:bach.")]  # noqa: E501
@@ -154,29 +167,25 @@ def train_music(
     weight_decay: Annotated[float, typer.Option("--weight-decay", help="AdamW weight decay of the weight matrices.")] = 0.01,
     clip: Annotated[float, typer.Option(help="Clip the gradient norm to this (0: no clipping).")] = 1.0,
     batch: Annotated[int, typer.Option(help="Parallel lanes of tokens per step.")] = 32,
-    steps: Annotated[Optional[int], typer.Option(help="Train until this many steps in all.")] = None,  # noqa: UP045
-    minutes: Annotated[Optional[float], typer.Option(help="Train for this many minutes in all (default 10 when --steps is absent).")] = None,  # noqa: UP045,E501
+    steps: Steps = None,
+    minutes: Minutes = None,
     seed: Annotated[int, typer.Option(help="Random seed (also picks the held-out pieces).")] = 0,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
-    precision: Annotated[str, typer.Option(help="auto (bf16 where it helps), fp32, bf16 or fp16 (CUDA).")] = "auto",
-    threads: Annotated[int, typer.Option(help="CPU threads (0: the idle cores, or OMP_NUM_THREADS).")] = 0,
-    compile_: Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile the networks being trained (CUDA; measured no faster on CPU, see benchmarks/RESULTS.md).")] = False,  # noqa: E501
+    device: DeviceOpt = "auto",
+    precision: Precision = "auto",
+    threads: Threads = 0,
+    compile_: Compile = False,
     sample_every: Annotated[int, typer.Option("--sample-every", help="Write a MIDI preview and compute the validation loss every N steps (0: at the end).")] = 250,  # noqa: E501
-    save_every: Annotated[float, typer.Option("--save-every", help="Checkpoint at least every N seconds.")] = 60.0,
-    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Also keep a checkpoint every N steps.")] = 0,
-    log_every: Annotated[int, typer.Option("--log-every", help="Log losses every N steps.")] = 10,
-    fresh: Annotated[bool, typer.Option("--fresh", help="Delete an existing run at --out and start over.")] = False,
+    save_every: SaveEvery = 60.0,
+    checkpoint_every: CheckpointEvery = 0,
+    log_every: LogEvery = 10,
+    fresh: Fresh = False,
 ) -> None:
     """Train a recurrent music model (LSTM or GRU over MidiTok tokens, all tracks) on your MIDI files or builtin:bach."""
     from genart.config import MusicConfig
-    from genart.train import train
 
-    cfg = MusicConfig(data=data, tokenizer=tokenizer, drums=drums, transpose=transpose, max_pieces=max_pieces,
-                      val_split=val_split, cell=cell, layers=layers, hidden=hidden, embed=embed, dropout=dropout, bptt=bptt,
-                      lr=lr, warmup=warmup, weight_decay=weight_decay, clip=clip, batch=batch, steps=steps, minutes=minutes,
-                      seed=seed, device=device, precision=precision, threads=threads, compile=compile_, sample_every=sample_every,
-                      save_every=save_every, checkpoint_every=checkpoint_every, log_every=log_every)
-    train(cfg, out, fresh=fresh, console=err_console)
+    _train(MusicConfig, locals(), tokenizer=tokenizer, drums=drums, transpose=transpose, max_pieces=max_pieces,
+           val_split=val_split, cell=cell, layers=layers, hidden=hidden, embed=embed, dropout=dropout, bptt=bptt, lr=lr,
+           warmup=warmup, weight_decay=weight_decay, clip=clip)
 
 
 @train_app.command("vae")
@@ -196,29 +205,24 @@ def train_vae(
     lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-3,
     val_split: Annotated[float, typer.Option("--val-split", help="Fraction of images held out for evaluation (0: none).")] = 0.05,
     batch: Annotated[int, typer.Option(help="Batch size.")] = 64,
-    steps: Annotated[Optional[int], typer.Option(help="Train until this many steps in all.")] = None,  # noqa: UP045
-    minutes: Annotated[Optional[float], typer.Option(help="Train for this many minutes in all (default 10 when --steps is absent).")] = None,  # noqa: UP045,E501
+    steps: Steps = None,
+    minutes: Minutes = None,
     seed: Annotated[int, typer.Option(help="Random seed (also picks the held-out images).")] = 0,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
-    precision: Annotated[str, typer.Option(help="auto (bf16 where it helps), fp32, bf16 or fp16 (CUDA).")] = "auto",
-    threads: Annotated[int, typer.Option(help="CPU threads (0: the idle cores, or OMP_NUM_THREADS).")] = 0,
-    compile_: Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile the networks being trained (CUDA; measured no faster on CPU, see benchmarks/RESULTS.md).")] = False,  # noqa: E501
+    device: DeviceOpt = "auto",
+    precision: Precision = "auto",
+    threads: Threads = 0,
+    compile_: Compile = False,
     sample_every: Annotated[int, typer.Option("--sample-every", help="Every N steps write samples and reconstructions, and evaluate the held-out images (0: at the end).")] = 200,  # noqa: E501
-    save_every: Annotated[float, typer.Option("--save-every", help="Checkpoint at least every N seconds.")] = 60.0,
-    checkpoint_every: Annotated[int, typer.Option("--checkpoint-every", help="Also keep a checkpoint every N steps.")] = 0,
-    log_every: Annotated[int, typer.Option("--log-every", help="Log losses every N steps.")] = 10,
-    fresh: Annotated[bool, typer.Option("--fresh", help="Delete an existing run at --out and start over.")] = False,
+    save_every: SaveEvery = 60.0,
+    checkpoint_every: CheckpointEvery = 0,
+    log_every: LogEvery = 10,
+    fresh: Fresh = False,
 ) -> None:
     """Train an image VAE (encoder, decoder, latent space) on a folder of images or built-in data."""
     from genart.config import VAEConfig
-    from genart.train import train
 
-    cfg = VAEConfig(data=data, size=size, channels=channels, fit=fit, latent=latent, recon=recon, beta=beta,
-                    kl_warmup=kl_warmup, free_bits=free_bits, width=width, lr=lr, val_split=val_split, batch=batch,
-                    steps=steps, minutes=minutes, seed=seed, device=device, precision=precision, threads=threads,
-                    compile=compile_, sample_every=sample_every, save_every=save_every, checkpoint_every=checkpoint_every,
-                    log_every=log_every)
-    train(cfg, out, fresh=fresh, console=err_console)
+    _train(VAEConfig, locals(), size=size, channels=channels, fit=fit, latent=latent, recon=recon, beta=beta,
+           kl_warmup=kl_warmup, free_bits=free_bits, width=width, lr=lr, val_split=val_split)
 
 
 @app.command()
