@@ -21,7 +21,6 @@ import io
 import json
 import math
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -35,6 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from machine import cpu_model, load_average  # noqa: E402
+
 from genart.config import TextConfig  # noqa: E402
 from genart.data.text import read_corpus, tokenise  # noqa: E402
 from genart.device import cpu_has_bf16, set_threads  # noqa: E402
@@ -43,21 +44,6 @@ from genart.models.rnn import RecurrentLM, TextTrainable, sample_tokens  # noqa:
 SHAKESPEARE = ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"
 CPU = torch.device("cpu")
 REFERENCES = {"char 5-gram counting model": 1.76, "small GPT on a GPU (nanoGPT)": 1.47}  # nats per character
-
-
-def load_average() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "n/a"
-
-
-def cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def corpus() -> tuple[str, str]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -26,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from machine import cpu_model, load_average  # noqa: E402
+
 from genart.config import VAEConfig  # noqa: E402
 from genart.data import load_images  # noqa: E402
 from genart.data.images import ImageData  # noqa: E402
@@ -34,21 +35,6 @@ from genart.models.vae import VAETrainable, build_networks, to_signed  # noqa: E
 
 SIZE, BATCH, N_IMAGES = 32, 64, 2048
 CPU = torch.device("cpu")
-
-
-def load_average() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "n/a"
-
-
-def cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def random_data(channels: int, seed: int = 0) -> ImageData:

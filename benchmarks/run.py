@@ -35,6 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from machine import cpu_model, load_average  # noqa: E402
+
 from genart.config import GANConfig  # noqa: E402
 from genart.data import load_images  # noqa: E402
 from genart.data.images import ImageData  # noqa: E402
@@ -53,31 +55,11 @@ TEXT_CHARS_PER_STEP = 32 * 128
 
 # --- machine ----------------------------------------------------------------------------------------
 
-def cpu_model() -> str:
-    """The model name from /proc/cpuinfo, with family and model numbers (a VM may show only "AMD EPYC")."""
-    fields: dict[str, str] = {}
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            fields.setdefault(key.strip(), value.strip())
-    name = fields.get("model name") or platform.processor() or platform.machine()
-    if "cpu family" in fields and "model" in fields:
-        name += f" (family {fields['cpu family']}, model {fields['model']})"
-    return name
-
-
 def cpu_flag(name: str) -> bool:
     try:
         return bool(getattr(torch.cpu, name)())
     except (AttributeError, RuntimeError):
         return False
-
-
-def load_average() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "n/a"
 
 
 def cpu_busy() -> tuple[float, float]:

@@ -36,6 +36,13 @@ SaveEvery = Annotated[float, typer.Option("--save-every", help="Checkpoint at le
 CheckpointEvery = Annotated[int, typer.Option("--checkpoint-every", help="Also keep a checkpoint every N steps.")]
 LogEvery = Annotated[int, typer.Option("--log-every", help="Log losses every N steps.")]
 Fresh = Annotated[bool, typer.Option("--fresh", help="Delete an existing run at --out and start over.")]
+# options of the recurrent kinds (text, music)
+Dropout = Annotated[float, typer.Option("--dropout", help="Dropout between layers and before the head.")]
+Bptt = Annotated[int, typer.Option("--bptt", help="Tokens per step of truncated backpropagation through time.")]
+PeakLr = Annotated[float, typer.Option("--lr", help="Peak AdamW learning rate (linear warm-up, then cosine decay to a tenth).")]
+Warmup = Annotated[int, typer.Option("--warmup", help="Warm-up steps.")]
+WeightDecay = Annotated[float, typer.Option("--weight-decay", help="AdamW weight decay of the weight matrices.")]
+Clip = Annotated[float, typer.Option("--clip", help="Clip the gradient norm to this (0: no clipping).")]
 SHARED = ("data", "batch", "steps", "minutes", "seed", "device", "precision", "threads", "sample_every", "save_every",
           "checkpoint_every", "log_every")
 
@@ -115,12 +122,12 @@ def train_text(
     layers: Annotated[Optional[int], typer.Option(help="Recurrent layers (default 2).")] = None,  # noqa: UP045
     hidden: Annotated[Optional[int], typer.Option(help="Units per recurrent layer (default 256).")] = None,  # noqa: UP045
     embed: Annotated[Optional[int], typer.Option(help="Embedding size (default 64 for char, 256 for bpe).")] = None,  # noqa: UP045
-    dropout: Annotated[float, typer.Option(help="Dropout between layers and before the head.")] = 0.2,
-    bptt: Annotated[int, typer.Option(help="Tokens per step of truncated backpropagation through time.")] = 128,
-    lr: Annotated[float, typer.Option(help="Peak AdamW learning rate (linear warm-up, then cosine decay to a tenth).")] = 2e-2,
-    warmup: Annotated[int, typer.Option(help="Warm-up steps.")] = 100,
-    weight_decay: Annotated[float, typer.Option("--weight-decay", help="AdamW weight decay of the weight matrices.")] = 0.01,
-    clip: Annotated[float, typer.Option(help="Clip the gradient norm to this (0: no clipping).")] = 1.0,
+    dropout: Dropout = 0.2,
+    bptt: Bptt = 128,
+    lr: PeakLr = 2e-2,
+    warmup: Warmup = 100,
+    weight_decay: WeightDecay = 0.01,
+    clip: Clip = 1.0,
     init_from: Annotated[Optional[str], typer.Option("--init-from", help="Fine-tune: start from this text run's weights (its network and vocabulary; new characters get fresh embeddings).")] = None,  # noqa: UP045,E501
     batch: Annotated[int, typer.Option(help="Parallel lanes of text per step.")] = 64,
     steps: Steps = None,
@@ -160,12 +167,12 @@ def train_music(
     layers: Annotated[int, typer.Option(help="Recurrent layers.")] = 2,
     hidden: Annotated[int, typer.Option(help="Units per recurrent layer.")] = 256,
     embed: Annotated[int, typer.Option(help="Embedding size.")] = 128,
-    dropout: Annotated[float, typer.Option(help="Dropout between layers and before the head.")] = 0.0,
-    bptt: Annotated[int, typer.Option(help="Tokens per step of truncated backpropagation through time.")] = 128,
-    lr: Annotated[float, typer.Option(help="Peak AdamW learning rate (linear warm-up, then cosine decay to a tenth).")] = 1e-2,
-    warmup: Annotated[int, typer.Option(help="Warm-up steps.")] = 100,
-    weight_decay: Annotated[float, typer.Option("--weight-decay", help="AdamW weight decay of the weight matrices.")] = 0.01,
-    clip: Annotated[float, typer.Option(help="Clip the gradient norm to this (0: no clipping).")] = 1.0,
+    dropout: Dropout = 0.0,
+    bptt: Bptt = 128,
+    lr: PeakLr = 1e-2,
+    warmup: Warmup = 100,
+    weight_decay: WeightDecay = 0.01,
+    clip: Clip = 1.0,
     batch: Annotated[int, typer.Option(help="Parallel lanes of tokens per step.")] = 32,
     steps: Steps = None,
     minutes: Minutes = None,

@@ -194,23 +194,11 @@ class TextConfig(TrainConfig):
             if getattr(self, name) in ("", 0):
                 setattr(self, name, value(self) if callable(value) else value)
         _choice("tokens", self.tokens, ("char", "bpe"))
-        _choice("cell", self.cell, ("lstm", "gru"))
-        for name in ("layers", "hidden", "embed", "bptt", "lr"):
-            _positive(name, getattr(self, name))
-        _positive("warmup", self.warmup, allow_zero=True)
-        _positive("weight_decay", self.weight_decay, allow_zero=True)
-        _positive("clip", self.clip, allow_zero=True)
+        _validate_recurrent(self, "0.1 holds out the last 10% of the text; 0 turns validation off")
         if self.tokens == "bpe" and not 300 <= self.vocab <= 65536:
             raise ConfigError(f"--vocab {self.vocab} is out of range for BPE", "use 300 to 65536; 2000 suits most corpora")
         if self.tokens == "char" and self.vocab:
             raise ConfigError(f"--vocab {self.vocab} is for BPE tokens", "add --tokens bpe, or leave --vocab out for characters")
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"--dropout {self.dropout} must be in [0, 1)", "0 for short runs, 0.1-0.3 against overfitting")
-        if not 0 <= self.val_split <= 0.5:
-            raise ConfigError(f"--val-split {self.val_split} must be in [0, 0.5]",
-                              "0.1 holds out the last 10% of the text; 0 turns validation off")
-        if self.hidden > 8192 or self.layers > 16 or self.embed > 8192:
-            raise ConfigError("the network asked for is too large", "use --hidden/--embed up to 8192 and --layers up to 16")
 
     def _inherit(self) -> None:
         """Fine-tuning: unset network and tokenisation options come from the --init-from run; set ones must match."""
@@ -278,21 +266,24 @@ class MusicConfig(TrainConfig):
         super().validate()
         _choice("tokenizer", self.tokenizer, ("remi", "tsd"))
         _choice("drums", self.drums, ("keep", "drop"))
-        _choice("cell", self.cell, ("lstm", "gru"))
         transpose_range(self.transpose)
         _positive("max_pieces", self.max_pieces, allow_zero=True)
-        for name in ("layers", "hidden", "embed", "bptt", "lr"):
-            _positive(name, getattr(self, name))
-        _positive("warmup", self.warmup, allow_zero=True)
-        _positive("weight_decay", self.weight_decay, allow_zero=True)
-        _positive("clip", self.clip, allow_zero=True)
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"--dropout {self.dropout} must be in [0, 1)", "0 for short runs, 0.1-0.3 against overfitting")
-        if not 0 <= self.val_split <= 0.5:
-            raise ConfigError(f"--val-split {self.val_split} must be in [0, 0.5]",
-                              "0.1 holds out a tenth of the pieces; 0 turns validation off")
-        if self.hidden > 8192 or self.layers > 16 or self.embed > 8192:
-            raise ConfigError("the network asked for is too large", "use --hidden/--embed up to 8192 and --layers up to 16")
+        _validate_recurrent(self, "0.1 holds out a tenth of the pieces; 0 turns validation off")
+
+
+def _validate_recurrent(cfg: Any, val_hint: str) -> None:
+    """The checks the recurrent kinds (text, music) share: network, optimizer and held-out share."""
+    _choice("cell", cfg.cell, ("lstm", "gru"))
+    for name in ("layers", "hidden", "embed", "bptt", "lr"):
+        _positive(name, getattr(cfg, name))
+    for name in ("warmup", "weight_decay", "clip"):
+        _positive(name, getattr(cfg, name), allow_zero=True)
+    if not 0 <= cfg.dropout < 1:
+        raise ConfigError(f"--dropout {cfg.dropout} must be in [0, 1)", "0 for short runs, 0.1-0.3 against overfitting")
+    if not 0 <= cfg.val_split <= 0.5:
+        raise ConfigError(f"--val-split {cfg.val_split} must be in [0, 0.5]", val_hint)
+    if cfg.hidden > 8192 or cfg.layers > 16 or cfg.embed > 8192:
+        raise ConfigError("the network asked for is too large", "use --hidden/--embed up to 8192 and --layers up to 16")
 
 
 def transpose_range(text: str) -> tuple[int, int]:
