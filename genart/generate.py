@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from genart.api import Model, parse_seeds, require_image_kind
-from genart.errors import GenartError
+from genart.errors import ConfigError, GenartError
 
 
 @dataclass
@@ -40,6 +40,14 @@ class GenerateOptions:
     musicxml: bool = False
     soundfont: Path | None = None
 
+    def seed_list(self, default_n: int, what: str) -> list[int]:
+        """--seeds, else --n seeds from --seed (default_n when --n is absent); none at all is an error."""
+        n = default_n if self.n is None else self.n
+        seeds = parse_seeds(self.seeds) if self.seeds else list(range(self.seed, self.seed + max(0, n)))
+        if not seeds:
+            raise ConfigError(f"--n {n} is out of range", f"ask for 1 or more {what}")
+        return seeds
+
 
 def seed_text(seeds: list[int]) -> str:
     if seeds == list(range(seeds[0], seeds[0] + len(seeds))):
@@ -55,8 +63,7 @@ def generate_images(model: Model, o: GenerateOptions) -> str:
     if o.out is None or o.out.suffix.lower() != ".png":
         raise GenartError(f"--out {o.out} should be a .png file" if o.out else "--out is required for images",
                           "name it e.g. grid.png")
-    n = 64 if o.n is None else o.n
-    seed_list = parse_seeds(o.seeds) if o.seeds else list(range(o.seed, o.seed + n))
+    seed_list = o.seed_list(64, "images")
     temperature = float(o.temperature) if o.temperature else None
     kwargs = {"temperature": temperature} if temperature is not None else {}
     controls: dict = {}

@@ -76,7 +76,6 @@ def output_paths(out: Path, n: int) -> list[Path]:
 def generate_music(model: Any, o: Any) -> str:
     """`genart generate` for music runs (`o` is a GenerateOptions): MIDI files, optionally WAV and MusicXML beside
     them, and the statistics of the outputs next to the training data's. Returns the summary."""
-    from genart.api import parse_seeds
     from genart.generate import seed_text
     from genart.io.audio import render_wav
     from genart.metrics.music import comparison_table
@@ -88,10 +87,7 @@ def generate_music(model: Any, o: Any) -> str:
                           "name it e.g. song.mid")
     if o.soundfont is not None and not o.soundfont.is_file():
         raise ConfigError(f"--soundfont {o.soundfont} does not exist", "give a .sf2 file, or leave --soundfont out")
-    n = 1 if o.n is None else o.n
-    seeds = parse_seeds(o.seeds) if o.seeds else list(range(o.seed, o.seed + max(0, n)))
-    if not seeds:
-        raise ConfigError(f"--n {n} is out of range", "ask for 1 or more pieces")
+    seeds = o.seed_list(1, "pieces")
     bars = DEFAULT_BARS if o.bars is None else o.bars
     temperature = o.temperature if o.temperature is not None else DEFAULT_TEMPERATURE
     pieces = model.sampler.generate(n=len(seeds), seeds=seeds, bars=bars, primer=o.primer, primer_notes=o.primer_notes,

@@ -36,7 +36,6 @@ def write_text_file(path: Path, texts: list[str], seeds: list[int], provenance: 
 
 def generate_text(model: Any, o: Any, stdout: TextIO | None = None) -> str:
     """`genart generate` for text runs: `o` is a GenerateOptions. Returns the one-line summary."""
-    from genart.api import parse_seeds
     from genart.generate import seed_text
     from genart.models.rnn import check_text_run
 
@@ -44,10 +43,7 @@ def generate_text(model: Any, o: Any, stdout: TextIO | None = None) -> str:
     stdout = stdout or sys.stdout
     if o.out is not None and o.out.suffix.lower() in NOT_TEXT:
         raise ConfigError(f"--out {o.out}: a text run writes text, not {o.out.suffix}", "name it e.g. poems.txt")
-    n = 1 if o.n is None else o.n
-    seeds = parse_seeds(o.seeds) if o.seeds else list(range(o.seed, o.seed + max(0, n)))
-    if not seeds:
-        raise ConfigError(f"--n {n} is out of range", "ask for 1 or more samples")
+    seeds = o.seed_list(1, "samples")
     length = DEFAULT_LENGTH if o.length is None else o.length
     temperature = o.temperature if o.temperature is not None else DEFAULT_TEMPERATURE
     kwargs = {"prime": o.prime, "length": length, "temperature": temperature, "top_k": o.top_k, "top_p": o.top_p}
