@@ -72,11 +72,11 @@ def wrap(module: nn.Module, device: torch.device) -> nn.Module:
     return nn.parallel.DistributedDataParallel(module, device_ids=ids)
 
 
-def shard(n: int, what: str = "images") -> slice:
+def shard(n: int) -> slice:
     """This rank's share of n items: every world-th item from its rank. Every rank raises the same error when
     there are fewer items than ranks (so none is left waiting for the others)."""
     if n < world():
-        raise DataError(f"{n} training {what} cannot be shared among {world()} processes",
+        raise DataError(f"{n} training images cannot be shared among {world()} processes",
                         "start fewer processes (--nproc_per_node) or give more data")
     return slice(rank(), n, world())
 
