@@ -28,7 +28,7 @@ def pick_device(name: str = "auto") -> torch.device:
 
 def set_threads(n: int = 0) -> int:
     """Set torch's intra-op threads. 0 means: OMP_NUM_THREADS if set, else one per rank under
-    torchrun, else all cores. Returns the count in force."""
+    torchrun, else the cores other processes leave idle (idle_cores). Returns the count in force."""
     if n <= 0:
         if os.environ.get("OMP_NUM_THREADS", "").isdigit():
             n = int(os.environ["OMP_NUM_THREADS"])
@@ -43,15 +43,45 @@ def set_threads(n: int = 0) -> int:
 
 
 def idle_cores() -> int:
-    """Cores not busy with other work (by the 1-minute load average). torch's OpenMP threads slow down
-    many times over when one of them shares a core with another busy process, so genart takes only the
-    idle ones; one thread is never slowed that way."""
+    """Cores not busy with other work. torch's OpenMP threads slow down many times over when one of them shares a
+    core with another busy process, so genart takes only the idle ones; one thread is never slowed that way.
+
+    Busy-ness is measured over a quarter of a second from /proc/stat (Linux), while this process sleeps, so the
+    work genart itself just finished (a demo's previous model, say) does not count; elsewhere the 1-minute load
+    average stands in."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    try:
-        busy = int(os.getloadavg()[0] + 0.5)
-    except (OSError, AttributeError):
-        busy = 0
-    return max(1, cores - busy)
+    busy = _busy_cores(0.25)
+    if busy is None:
+        try:
+            busy = os.getloadavg()[0]
+        except (OSError, AttributeError):
+            busy = 0.0
+    return max(1, cores - int(busy + 0.5))
+
+
+def _busy_cores(seconds: float) -> float | None:
+    """How many of the machine's cores other processes kept busy during the next `seconds` (None without /proc)."""
+    import time
+
+    def sample() -> tuple[int, int] | None:
+        try:
+            with open("/proc/stat", encoding="ascii") as f:
+                fields = [int(x) for x in f.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+        return sum(fields[:8]), idle  # user .. steal (guest time is already inside user)
+
+    first = sample()
+    if first is None:
+        return None
+    time.sleep(seconds)
+    second = sample()
+    if second is None or second[0] <= first[0]:
+        return None
+    total, idle = second[0] - first[0], second[1] - first[1]
+    machine_cores = os.cpu_count() or 1
+    return machine_cores * (total - idle) / total
 
 
 def cpu_has_bf16() -> bool:

@@ -286,3 +286,24 @@ def test_fp16_grad_scaler_steps_and_is_checkpointed(tmp_path: Path) -> None:
     fresh = _tiny_gan("fp16")
     fresh.load_state(plain.state())  # no scaler in the checkpoint: it starts at its initial scale
     assert fresh.scaler.get_scale() == 65536.0
+
+
+def test_idle_cores_counts_the_core_another_process_keeps_busy() -> None:
+    import os
+    import subprocess
+    import sys
+
+    from genart.device import _busy_cores, idle_cores
+
+    if _busy_cores(0.05) is None:
+        pytest.skip("no /proc/stat here")
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        import time
+
+        time.sleep(0.3)
+        assert _busy_cores(0.25) >= 0.7  # the spinner keeps one core busy
+        assert idle_cores() <= max(1, (os.cpu_count() or 1) - 1)
+    finally:
+        spinner.kill()
+        spinner.wait()
