@@ -31,7 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_text.py --shakespeare-minutes 10 --quiet
 
 lint: $(STAMP)
-	$(BIN)/ruff check genart tests benchmarks
+	$(BIN)/ruff check genart tests benchmarks scripts examples
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache

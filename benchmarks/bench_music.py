@@ -33,10 +33,10 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     from symusic import Score
 
-    from genart.config import MusicConfig
-    from genart.data.music import MusicVocab, builtin_pieces
-    from genart.models.music import MusicSampler
-    from genart.train import Trainer, load_run_checkpoint
+    from genart.kinds.music.config import MusicConfig
+    from genart.kinds.music.data import MusicVocab, builtin_pieces
+    from genart.kinds.music.model import MusicSampler
+    from genart.train import Trainer
 
     load = os.getloadavg()[0]
     raw, _ = builtin_pieces("bach", args.pieces)
@@ -63,7 +63,7 @@ def main() -> None:
                      f"{per_step * (args.steps - 1) / dt:,.0f} tokens/s")
         trainer.step = args.steps
         trainer.save()
-        state, _, _ = load_run_checkpoint(trainer.run)
+        state, _, _ = trainer.run.load_checkpoint()
         sampler = MusicSampler(cfg, trainer.run.resolved, state["model"], torch.device(args.device))
         for n in (1, 8):
             t0 = time.perf_counter()

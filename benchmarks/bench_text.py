@@ -36,10 +36,12 @@ if str(ROOT) not in sys.path:
 
 from machine import cpu_model, load_average  # noqa: E402
 
-from genart.config import TextConfig  # noqa: E402
-from genart.data.text import read_corpus, tokenise  # noqa: E402
-from genart.device import cpu_has_bf16, set_threads  # noqa: E402
-from genart.models.rnn import RecurrentLM, TextTrainable, sample_tokens  # noqa: E402
+from genart.core.device import cpu_has_bf16, set_threads  # noqa: E402
+from genart.kinds.text.config import TextConfig  # noqa: E402
+from genart.kinds.text.data import read_corpus, tokenise  # noqa: E402
+from genart.kinds.text.model import TextTrainable  # noqa: E402
+from genart.models.recurrent import RecurrentLM  # noqa: E402
+from genart.models.sequence_sampling import sample_tokens  # noqa: E402
 
 SHAKESPEARE = ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"
 CPU = torch.device("cpu")
@@ -168,7 +170,7 @@ def speed(args: argparse.Namespace, text: str) -> list[str]:
 def shakespeare(args: argparse.Namespace) -> list[str]:
     from rich.console import Console
 
-    from genart.runs import checkpoint_info
+    from genart.core.checkpoints import checkpoint_info
     from genart.train import train
 
     if not SHAKESPEARE.exists():

@@ -27,11 +27,12 @@ if str(ROOT) not in sys.path:
 
 from machine import cpu_model, load_average  # noqa: E402
 
-from genart.config import VAEConfig  # noqa: E402
+from genart.core.device import cpu_has_bf16, set_threads  # noqa: E402
 from genart.data import load_images  # noqa: E402
 from genart.data.images import ImageData  # noqa: E402
-from genart.device import cpu_has_bf16, set_threads  # noqa: E402
-from genart.models.vae import VAETrainable, build_networks, to_signed  # noqa: E402
+from genart.io.images import to_signed  # noqa: E402
+from genart.kinds.vae.config import VAEConfig  # noqa: E402
+from genart.kinds.vae.model import VAETrainable, build_networks  # noqa: E402
 
 SIZE, BATCH, N_IMAGES = 32, 64, 2048
 CPU = torch.device("cpu")
@@ -203,7 +204,7 @@ def main() -> None:
     text = report(args.threads, args.quick, args.sound_steps, tuple(int(c) for c in args.channels.split(",")))
     print(text)
     if args.out:
-        from genart.runs import atomic_path
+        from genart.core.files import atomic_path
 
         with atomic_path(Path(args.out)) as tmp:
             tmp.write_text(text, encoding="utf-8")

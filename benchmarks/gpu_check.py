@@ -53,11 +53,15 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from genart.config import GANConfig, MusicConfig, TextConfig, TrainConfig, VAEConfig  # noqa: E402
-from genart.device import resolve_precision, set_threads  # noqa: E402
-from genart.errors import ConfigError, DataError  # noqa: E402
-from genart.kinds import get_kind  # noqa: E402
-from genart.models.base import Trainable, compile_failure  # noqa: E402
+from genart.core.config import TrainConfig  # noqa: E402
+from genart.core.device import resolve_precision, set_threads  # noqa: E402
+from genart.core.errors import ConfigError, DataError  # noqa: E402
+from genart.core.registry import get_kind  # noqa: E402
+from genart.core.trainable import Trainable, compile_failure  # noqa: E402
+from genart.kinds.gan.config import GANConfig  # noqa: E402
+from genart.kinds.music.config import MusicConfig  # noqa: E402
+from genart.kinds.text.config import TextConfig  # noqa: E402
+from genart.kinds.vae.config import VAEConfig  # noqa: E402
 
 KINDS = ("gan", "vae", "text", "music")
 PARITY_STEPS = 20
@@ -101,7 +105,7 @@ def generated_text(path: Path, chars: int = 400_000) -> Path:
 
 def text_source(tmp: Path) -> str:
     try:
-        from genart.data.text import builtin_text
+        from genart.kinds.text.data import builtin_text
 
         builtin_text("shakespeare")
         return "builtin:shakespeare"
@@ -143,7 +147,7 @@ def parity_config(kind: str, cfg: TrainConfig, steps: int) -> TrainConfig:
 def build(kind: str, cfg: TrainConfig, data: Any, device: torch.device, precision: str) -> Trainable:
     """The kind's Trainable as genart.train.Trainer builds it: global seed, then the batch generator."""
     torch.manual_seed(cfg.seed)
-    return get_kind(kind).trainable()(cfg, data, device, precision, torch.Generator().manual_seed(cfg.seed + 1))
+    return get_kind(kind).trainable_class()(cfg, data, device, precision, torch.Generator().manual_seed(cfg.seed + 1))
 
 
 def items_per_step(kind: str, t: Trainable) -> tuple[int, str]:
@@ -315,7 +319,7 @@ class Checker:
 
     # (c) fp16 with the GradScaler
     def fp16(self, kind: str) -> tuple[str, str, dict[str, Any]]:
-        cls = get_kind(kind).trainable()
+        cls = get_kind(kind).trainable_class()
         if self.device.type != "cuda":
             with contextlib.suppress(ConfigError):
                 resolve_precision("fp16", self.device, cls.bf16_helps)
@@ -343,7 +347,7 @@ class Checker:
     # (b) speed against the CPU
     def speed(self, kind: str) -> tuple[str, str, dict[str, Any]]:
         cfg, data = self.cfgs[kind], self.data(kind)
-        cls = get_kind(kind).trainable()
+        cls = get_kind(kind).trainable_class()
         prec = resolve_precision("auto", self.device, cls.bf16_helps)
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.device)
@@ -371,7 +375,7 @@ class Checker:
     def compiled(self) -> tuple[str, str, dict[str, Any]]:
         kind = "gan"
         cfg = dataclasses.replace(self.cfgs[kind], compile=True)
-        cls = get_kind(kind).trainable()
+        cls = get_kind(kind).trainable_class()
         prec = resolve_precision("auto", self.device, cls.bf16_helps)
         t = build(kind, cfg, self.data(kind), self.device, prec)
         t0 = time.perf_counter()

@@ -21,9 +21,10 @@ from bench_vae import random_data as vae_random_data
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from genart.config import TextConfig
-from genart.models.rnn import RecurrentLM, TextTrainable
-from genart.models.vae import VAETrainable, build_networks
+from genart.kinds.text.config import TextConfig
+from genart.kinds.text.model import TextTrainable
+from genart.kinds.vae.model import VAETrainable, build_networks
+from genart.models.recurrent import RecurrentLM
 
 CPU = torch.device("cpu")
 TEXT = {"hidden": 512, "layers": 2, "embed": 64, "batch": 32, "bptt": 128}
@@ -95,7 +96,7 @@ def vae_steps() -> list[tuple[str, str, Callable[[], object], str]]:
 
 def text_data(tmp: Any) -> Any:
     """A generated corpus (65 symbols, like tiny-shakespeare's) through genart's own text loader."""
-    from genart.kinds import get_kind
+    from genart.core.registry import get_kind
 
     g = torch.Generator().manual_seed(0)
     alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ .,;:!?'-\n&$3"
@@ -156,7 +157,7 @@ def text_genart(cfg: TextConfig, data: Any, precision: str, foreach: bool = Fals
     torch.manual_seed(0)
     model = TextTrainable(cfg, data, CPU, precision, torch.Generator().manual_seed(1))
     if foreach:
-        from genart.models.rnn import param_groups
+        from genart.models.sequence_training import param_groups
 
         model.opt = torch.optim.AdamW(param_groups(model.model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.99),
                                       eps=1e-6, foreach=True)
@@ -190,7 +191,7 @@ def text_soundness(steps: int, tail: int, seed: int = 0) -> dict[str, dict[str, 
     """The default text model (`genart train text --data builtin:shakespeare`, dropout off so both runs see the
     same computation) trained `steps` steps in fp32 and in bf16 from the same seed on the same batches: mean
     training loss over the last `tail` steps and the validation loss at the end, in nats per character."""
-    from genart.kinds import get_kind
+    from genart.core.registry import get_kind
 
     cfg = TextConfig(data="builtin:shakespeare", dropout=0.0, steps=steps, batch=32, bptt=64, val_split=0.02)
     cfg.validate()

@@ -37,11 +37,11 @@ if str(ROOT) not in sys.path:
 
 from machine import cpu_model, load_average  # noqa: E402
 
-from genart.config import GANConfig  # noqa: E402
+from genart.core.device import set_threads  # noqa: E402
 from genart.data import load_images  # noqa: E402
 from genart.data.images import ImageData  # noqa: E402
-from genart.device import set_threads  # noqa: E402
-from genart.models.gan import GANTrainable, build_discriminator, build_generator, init_weights  # noqa: E402
+from genart.kinds.gan.config import GANConfig  # noqa: E402
+from genart.kinds.gan.model import GANTrainable, build_discriminator, build_generator, init_weights  # noqa: E402
 
 BATCH = 64
 ARCHS = {"mlp": (1, 28, 100), "dcgan": (3, 32, 128)}  # channels, size, z_dim

@@ -7,9 +7,8 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from genart.errors import GenartError  # noqa: E402
+from genart.core.errors import GenartError
+from genart.core.version import __version__
 
 
 def load(run: str, checkpoint: str = "last", device: str = "auto"):  # noqa: ANN201

@@ -2,41 +2,20 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from genart import __version__
-from genart.device import pick_device
-from genart.errors import ConfigError, GenartError
-from genart.kinds import get_kind
+from genart.core.device import pick_device
+from genart.core.errors import ConfigError, GenartError
+from genart.core.files import file_hash
+from genart.core.registry import IMAGES, KindSpec, get_kind, kinds_that
+from genart.core.rundir import RunDir
+from genart.core.seeds import MAX_N, parse_seeds  # noqa: F401 - parse_seeds is part of the API
+from genart.core.version import __version__
 from genart.models.latent import seed_latents, walk
-from genart.runs import RunDir, file_hash
-from genart.train import load_run_checkpoint
-
-MAX_N = 4096
-
-
-def parse_seeds(text: str) -> list[int]:
-    """'0-15', '3,7,9' or '0-3,10' to a list of seeds."""
-    seeds: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
-        m = re.fullmatch(r"(\d+)\s*-\s*(\d+)", part)
-        if m:
-            a, b = int(m.group(1)), int(m.group(2))
-            if b < a:
-                raise ConfigError(f"--seeds range {part!r} runs backwards", "write it low-high, e.g. 0-15")
-            seeds.extend(range(a, b + 1))
-        elif part.isdigit():
-            seeds.append(int(part))
-        else:
-            raise ConfigError(f"--seeds {text!r} is not a list of seeds", "write e.g. 0-15 or 3,7,9")
-    if not seeds or len(seeds) > MAX_N:
-        raise ConfigError(f"--seeds gives {len(seeds)} seeds", f"give between 1 and {MAX_N}")
-    return seeds
 
 
 class Model:
@@ -50,16 +29,33 @@ class Model:
         self.checkpoint_hash = file_hash(checkpoint)
 
     @classmethod
-    def load(cls, path: str | Path, checkpoint: str = "last", device: str = "auto") -> Model:
+    def load(cls, path: str | Path, checkpoint: str = "last", device: str = "auto",
+             warn: Callable[[str], None] | None = None) -> Model:
+        """Load a run's checkpoint (`last`, `best` or a file name). When `last` is unreadable the newest readable
+        checkpoint is loaded, and `warn` (default: a line on stderr) says which steps were lost."""
         run = RunDir.open(path)
-        state, info, ckpt = load_run_checkpoint(run, checkpoint)
+        state, info, ckpt = run.load_checkpoint(checkpoint, warn=warn or _warn)
         spec = get_kind(run.config.kind)
-        sampler = spec.sampler()(run.config, run.resolved, state["model"], pick_device(device))
+        sampler = spec.sampler_class()(run.config, run.resolved, state["model"], pick_device(device))
         return cls(run, sampler, info, ckpt)
 
     @property
     def kind(self) -> str:
         return self.run.config.kind
+
+    @property
+    def spec(self) -> KindSpec:
+        return get_kind(self.kind)
+
+    def can(self, capability: str) -> bool:
+        """Whether the run's kind has a capability (genart.core.registry: IMAGES, LATENT, ENCODE, SEQUENCE, ...)."""
+        return self.spec.can(capability)
+
+    def require(self, capability: str, what: str) -> None:
+        """A one-line error when the run's kind lacks a capability a command needs (`what` the command makes)."""
+        if not self.can(capability):
+            kinds = ", ".join(kinds_that(capability)) or "none installed"
+            raise GenartError(f"{self.run.name} is a {self.kind} run; {what}", f"use it with a run of a kind that can ({kinds})")
 
     @property
     def classes(self) -> list[str]:
@@ -132,7 +128,7 @@ class Model:
     def generate(self, *args: Any, **kwargs: Any) -> Any:
         """Image kinds: `n` PIL images (the same seed always gives the same image). Other kinds: their
         sampler's own `generate` (text: strings; music: pieces)."""
-        if not hasattr(self.sampler, "render") and hasattr(self.sampler, "generate"):
+        if not self.can(IMAGES):
             return self.sampler.generate(*args, **kwargs)
         from genart.io.images import to_pil
 
@@ -162,6 +158,10 @@ class Model:
 
 
 def require_image_kind(model: Model) -> None:
-    if not hasattr(model.sampler, "render"):
-        raise GenartError(f"{model.run.name} is a {model.kind} run; this command makes images",
-                          "use it with an image run (gan, vae)")
+    model.require(IMAGES, "this command makes images")
+
+
+def _warn(message: str) -> None:
+    import sys
+
+    print(f"warning: {message}", file=sys.stderr)

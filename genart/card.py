@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from genart.runs import DATA, RunDir, atomic_path, read_json
+from genart.core.files import write_text
+from genart.core.rundir import RunDir
 
 
 def write_model_card(run: RunDir, evaluation: dict[str, Any] | None = None) -> None:
     cfg = run.config
-    data: dict[str, Any] = read_json(run.path / DATA) if (run.path / DATA).exists() else {}
-    rows = run.metrics()
-    last = next((r for r in reversed(rows) if "steps_per_s" in r), {})
+    data: dict[str, Any] = run.data_report()
+    last = run.last_logged()
     losses = ", ".join(f"{k} {v}" for k, v in last.items() if k not in ("step", "steps_per_s", "elapsed_s"))
     classes = run.resolved.get("classes") or []
     lines = [
@@ -48,5 +48,4 @@ def write_model_card(run: RunDir, evaluation: dict[str, Any] | None = None) -> N
         "  \"AI-generated\"; keep it when you share them.",
         "",
     ]
-    with atomic_path(run.path / "MODEL_CARD.md") as tmp:
-        tmp.write_text("\n".join(lines), encoding="utf-8")
+    write_text(run.path / "MODEL_CARD.md", "\n".join(lines))

@@ -10,50 +10,28 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
-from genart import __version__
-from genart.errors import GenartError
+from genart.cli_train import add_train_commands
+from genart.core.errors import GenartError
+from genart.core.registry import all_kinds
+from genart.core.version import __version__
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="genart: generative art with deep learning. Train on your images, then make new works.")
 train_app = typer.Typer(no_args_is_help=True, help="Train a model (resumes when --out already holds the run).")
 app.add_typer(train_app, name="train")
+add_train_commands(train_app, all_kinds(), lambda cfg, out, fresh: _train(cfg, out, fresh))
 
 out_console = Console()
 err_console = Console(stderr=True)
 STATE = {"debug": False}
 
-Data = Annotated[str, typer.Option("--data", help="A folder of images, one image, or builtin:digits / builtin:abstract.")]
-Out = Annotated[Path, typer.Option("--out", help="The run directory (created, or resumed if it exists).")]
-
-# options every `genart train KIND` takes (their values go to TrainConfig's fields of the same names; see _train)
-Steps = Annotated[Optional[int], typer.Option(help="Train until this many steps in all.")]  # noqa: UP045
-Minutes = Annotated[Optional[float], typer.Option(help="Train for this many minutes in all (default 10 when --steps is absent).")]  # noqa: UP045,E501
-DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or mps.")]
-Precision = Annotated[str, typer.Option("--precision", help="auto (bf16 where it helps), fp32, bf16 or fp16 (CUDA).")]
-Threads = Annotated[int, typer.Option("--threads", help="CPU threads (0: the idle cores, or OMP_NUM_THREADS).")]
-Compile = Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile the networks being trained (CUDA; measured no faster on CPU, see benchmarks/RESULTS.md).")]  # noqa: E501
-SaveEvery = Annotated[float, typer.Option("--save-every", help="Checkpoint at least every N seconds.")]
-CheckpointEvery = Annotated[int, typer.Option("--checkpoint-every", help="Also keep a checkpoint every N steps.")]
-LogEvery = Annotated[int, typer.Option("--log-every", help="Log losses every N steps.")]
-Fresh = Annotated[bool, typer.Option("--fresh", help="Delete an existing run at --out and start over.")]
-# options of the recurrent kinds (text, music)
-Dropout = Annotated[float, typer.Option("--dropout", help="Dropout between layers and before the head.")]
-Bptt = Annotated[int, typer.Option("--bptt", help="Tokens per step of truncated backpropagation through time.")]
-PeakLr = Annotated[float, typer.Option("--lr", help="Peak AdamW learning rate (linear warm-up, then cosine decay to a tenth).")]
-Warmup = Annotated[int, typer.Option("--warmup", help="Warm-up steps.")]
-WeightDecay = Annotated[float, typer.Option("--weight-decay", help="AdamW weight decay of the weight matrices.")]
-Clip = Annotated[float, typer.Option("--clip", help="Clip the gradient norm to this (0: no clipping).")]
-SHARED = ("data", "batch", "steps", "minutes", "seed", "device", "precision", "threads", "sample_every", "save_every",
-          "checkpoint_every", "log_every")
 
 
-def _train(config_cls: type, options: dict[str, Any], **kind_options: Any) -> None:
-    """Train (or resume): `config_cls` built from a `train KIND` command's own options (`kind_options`) and the
-    options every kind shares, taken from the command's locals()."""
+def _train(cfg: Any, out: Path, fresh: bool) -> None:
+    """Train (or resume) a run: what every `genart train KIND` command calls with the config it built."""
     from genart.train import train
 
-    cfg = config_cls(**{k: options[k] for k in SHARED}, compile=options["compile_"], **kind_options)
-    train(cfg, options["out"], fresh=options["fresh"], console=err_console)
+    train(cfg, out, fresh=fresh, console=err_console)
 
 
 def _version(value: bool) -> None:
@@ -68,168 +46,6 @@ def _root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
 ) -> None:
     STATE["debug"] = debug
-
-
-@train_app.command("gan")
-def train_gan(
-    data: Data,
-    out: Out,
-    arch: Annotated[str, typer.Option(help="dcgan (convolutional) or mlp (the original design).")] = "dcgan",
-    size: Annotated[int, typer.Option(help="Image size: a power of two from 8 to 256.")] = 32,
-    channels: Annotated[str, typer.Option(help="auto, 1 (grey), 3 (RGB) or 4 (RGBA).")] = "auto",
-    fit: Annotated[str, typer.Option(help="Non-square images: crop (centred), pad or stretch.")] = "crop",
-    labels: Annotated[str, typer.Option(help="auto (built-in labels), none, or folders (first-level subfolders).")] = "auto",
-    loss: Annotated[str, typer.Option(help="bce (non-saturating) or hinge.")] = "bce",
-    augment: Annotated[str, typer.Option(help="DiffAugment: auto (on below 5,000 images), on or off.")] = "auto",
-    z_dim: Annotated[int, typer.Option("--z-dim", help="Latent size (0: 100 for mlp, 128 for dcgan).")] = 0,
-    width: Annotated[int, typer.Option(help="Base channel width of the dcgan networks.")] = 64,
-    lr_g: Annotated[float, typer.Option("--lr-g", help="Generator learning rate.")] = 2e-4,
-    lr_d: Annotated[float, typer.Option("--lr-d", help="Discriminator learning rate.")] = 2e-4,
-    ema: Annotated[float, typer.Option(help="EMA decay of the generator used for sampling (0: off).")] = 0.999,
-    batch: Annotated[int, typer.Option(help="Batch size.")] = 64,
-    steps: Steps = None,
-    minutes: Minutes = None,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    device: DeviceOpt = "auto",
-    precision: Precision = "auto",
-    threads: Threads = 0,
-    compile_: Compile = False,
-    sample_every: Annotated[int, typer.Option("--sample-every", help="Write a sample grid every N steps (0: at the end).")] = 200,
-    save_every: SaveEvery = 60.0,
-    checkpoint_every: CheckpointEvery = 0,
-    log_every: LogEvery = 10,
-    fresh: Fresh = False,
-) -> None:
-    """Train an image GAN on a folder of images or built-in data."""
-    from genart.config import GANConfig
-
-    _train(GANConfig, locals(), arch=arch, size=size, channels=channels, fit=fit, labels=labels, loss=loss,
-           augment=augment, z_dim=z_dim, width=width, lr_g=lr_g, lr_d=lr_d, ema=ema)
-
-
-TextDataOpt = Annotated[str, typer.Option("--data", help="A text file, a folder (its .txt, .md files) or builtin:shakespeare.")]
-
-
-@train_app.command("text")
-def train_text(
-    data: TextDataOpt,
-    out: Out,
-    tokens: Annotated[Optional[str], typer.Option(help="char (default; any script) or bpe (a byte-level BPE trained on the data).")] = None,  # noqa: UP045,E501
-    vocab: Annotated[Optional[int], typer.Option(help="BPE vocabulary size (default 2000).")] = None,  # noqa: UP045
-    encoding: Annotated[str, typer.Option(help="Text encoding of the files (utf-8, utf-16, latin-1, cp1252, ...).")] = "utf-8",
-    val_split: Annotated[float, typer.Option("--val-split", help="Fraction of the text, at its end, held out for validation (0: none).")] = 0.1,  # noqa: E501
-    cell: Annotated[Optional[str], typer.Option(help="lstm (default) or gru.")] = None,  # noqa: UP045
-    layers: Annotated[Optional[int], typer.Option(help="Recurrent layers (default 2).")] = None,  # noqa: UP045
-    hidden: Annotated[Optional[int], typer.Option(help="Units per recurrent layer (default 256).")] = None,  # noqa: UP045
-    embed: Annotated[Optional[int], typer.Option(help="Embedding size (default 64 for char, 256 for bpe).")] = None,  # noqa: UP045
-    dropout: Dropout = 0.2,
-    bptt: Bptt = 128,
-    lr: PeakLr = 2e-2,
-    warmup: Warmup = 100,
-    weight_decay: WeightDecay = 0.01,
-    clip: Clip = 1.0,
-    init_from: Annotated[Optional[str], typer.Option("--init-from", help="Fine-tune: start from this text run's weights (its network and vocabulary; new characters get fresh embeddings).")] = None,  # noqa: UP045,E501
-    batch: Annotated[int, typer.Option(help="Parallel lanes of text per step.")] = 64,
-    steps: Steps = None,
-    minutes: Minutes = None,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    device: DeviceOpt = "auto",
-    precision: Precision = "auto",
-    threads: Threads = 0,
-    compile_: Compile = False,
-    sample_every: Annotated[int, typer.Option("--sample-every", help="Write a text sample and compute the validation loss every N steps (0: at the end).")] = 250,  # noqa: E501
-    save_every: SaveEvery = 60.0,
-    checkpoint_every: CheckpointEvery = 0,
-    log_every: LogEvery = 10,
-    fresh: Fresh = False,
-) -> None:
-    """Train a recurrent text model (LSTM or GRU over characters or BPE tokens) on your text or builtin:shakespeare."""
-    from genart.config import TextConfig
-
-    _train(TextConfig, locals(), tokens=tokens or "", vocab=vocab or 0, encoding=encoding, val_split=val_split,
-           cell=cell or "", layers=layers or 0, hidden=hidden or 0, embed=embed or 0, dropout=dropout, bptt=bptt, lr=lr,
-           warmup=warmup, weight_decay=weight_decay, clip=clip, init_from=init_from or "")
-
-
-MusicDataOpt = Annotated[str, typer.Option("--data", help="A folder of .mid/.midi (and .abc, .xml, .mxl, .musicxml) files, one file, or builtin:bach.")]  # noqa: E501
-
-
-@train_app.command("music")
-def train_music(
-    data: MusicDataOpt,
-    out: Out,
-    tokenizer: Annotated[str, typer.Option(help="MidiTok tokens: remi (bars and positions) or tsd (time shifts).")] = "remi",
-    drums: Annotated[str, typer.Option(help="keep or drop drum tracks.")] = "keep",
-    transpose: Annotated[str, typer.Option(help="Augment the training pieces with transpositions, e.g. -5..6 (0: none).")] = "0",
-    max_pieces: Annotated[int, typer.Option("--max-pieces", help="Use only the first N pieces (0: all).")] = 0,
-    val_split: Annotated[float, typer.Option("--val-split", help="Fraction of pieces held out for validation (0: none).")] = 0.1,
-    cell: Annotated[str, typer.Option(help="lstm or gru.")] = "lstm",
-    layers: Annotated[int, typer.Option(help="Recurrent layers.")] = 2,
-    hidden: Annotated[int, typer.Option(help="Units per recurrent layer.")] = 256,
-    embed: Annotated[int, typer.Option(help="Embedding size.")] = 128,
-    dropout: Dropout = 0.0,
-    bptt: Bptt = 128,
-    lr: PeakLr = 1e-2,
-    warmup: Warmup = 100,
-    weight_decay: WeightDecay = 0.01,
-    clip: Clip = 1.0,
-    batch: Annotated[int, typer.Option(help="Parallel lanes of tokens per step.")] = 32,
-    steps: Steps = None,
-    minutes: Minutes = None,
-    seed: Annotated[int, typer.Option(help="Random seed (also picks the held-out pieces).")] = 0,
-    device: DeviceOpt = "auto",
-    precision: Precision = "auto",
-    threads: Threads = 0,
-    compile_: Compile = False,
-    sample_every: Annotated[int, typer.Option("--sample-every", help="Write a MIDI preview and compute the validation loss every N steps (0: at the end).")] = 250,  # noqa: E501
-    save_every: SaveEvery = 60.0,
-    checkpoint_every: CheckpointEvery = 0,
-    log_every: LogEvery = 10,
-    fresh: Fresh = False,
-) -> None:
-    """Train a recurrent music model (LSTM or GRU over MidiTok tokens, all tracks) on your MIDI files or builtin:bach."""
-    from genart.config import MusicConfig
-
-    _train(MusicConfig, locals(), tokenizer=tokenizer, drums=drums, transpose=transpose, max_pieces=max_pieces,
-           val_split=val_split, cell=cell, layers=layers, hidden=hidden, embed=embed, dropout=dropout, bptt=bptt, lr=lr,
-           warmup=warmup, weight_decay=weight_decay, clip=clip)
-
-
-@train_app.command("vae")
-def train_vae(
-    data: Data,
-    out: Out,
-    size: Annotated[int, typer.Option(help="Image size: a power of two from 8 to 256.")] = 32,
-    channels: Annotated[str, typer.Option(help="auto, 1 (grey), 3 (RGB) or 4 (RGBA).")] = "auto",
-    fit: Annotated[str, typer.Option(help="Non-square images: crop (centred), pad or stretch.")] = "crop",
-    latent: Annotated[int, typer.Option(help="Latent size (units of z).")] = 64,
-    recon: Annotated[str, typer.Option(help="Reconstruction likelihood: auto (bernoulli for grey, gaussian for colour), "
-                                            "bernoulli, gaussian or l1.")] = "auto",
-    beta: Annotated[float, typer.Option(help="Weight of the KL term (beta-VAE; 1: the ELBO).")] = 1.0,
-    kl_warmup: Annotated[int, typer.Option("--kl-warmup", help="Ramp the KL weight up from 0 over this many steps.")] = 0,
-    free_bits: Annotated[float, typer.Option("--free-bits", help="Free bits: KL nats per latent unit not penalised.")] = 0.0,
-    width: Annotated[int, typer.Option(help="Base channel width of the encoder and decoder.")] = 32,
-    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-3,
-    val_split: Annotated[float, typer.Option("--val-split", help="Fraction of images held out for evaluation (0: none).")] = 0.05,
-    batch: Annotated[int, typer.Option(help="Batch size.")] = 64,
-    steps: Steps = None,
-    minutes: Minutes = None,
-    seed: Annotated[int, typer.Option(help="Random seed (also picks the held-out images).")] = 0,
-    device: DeviceOpt = "auto",
-    precision: Precision = "auto",
-    threads: Threads = 0,
-    compile_: Compile = False,
-    sample_every: Annotated[int, typer.Option("--sample-every", help="Every N steps write samples and reconstructions, and evaluate the held-out images (0: at the end).")] = 200,  # noqa: E501
-    save_every: SaveEvery = 60.0,
-    checkpoint_every: CheckpointEvery = 0,
-    log_every: LogEvery = 10,
-    fresh: Fresh = False,
-) -> None:
-    """Train an image VAE (encoder, decoder, latent space) on a folder of images or built-in data."""
-    from genart.config import VAEConfig
-
-    _train(VAEConfig, locals(), size=size, channels=channels, fit=fit, latent=latent, recon=recon, beta=beta,
-           kl_warmup=kl_warmup, free_bits=free_bits, width=width, lr=lr, val_split=val_split)
 
 
 @app.command()

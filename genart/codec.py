@@ -11,29 +11,20 @@ import numpy as np
 import torch
 
 from genart.api import Model
-from genart.errors import ConfigError, DataError, GenartError
-from genart.runs import atomic_path, write_json
+from genart.core.errors import ConfigError, DataError
+from genart.core.files import atomic_path, size_text, write_json
+from genart.core.registry import ENCODE
+from genart.data.user_images import image_files
+from genart.io.images import stack_pairs
 
 MAX_FRAMES = 2000
 
 
 def require_encoder(model: Model) -> None:
-    if not hasattr(model.sampler, "encode"):
-        raise GenartError(f"{model.run.name} is a {model.kind} run; this command needs a run that encodes images",
-                          "use it with a vae run (genart train vae)")
-
-
-def size_text(n: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:,} bytes" if unit == "bytes" else f"{n:,.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return str(n)
+    model.require(ENCODE, "this command needs a run that encodes images")
 
 
 def _files(paths: list[Path]) -> list[tuple[Path, str]]:
-    from genart.models.vae import image_files
-
     if not paths:
         raise ConfigError("no images given", "pass --images FILE ... or --images DIR")
     return image_files(paths)
@@ -42,7 +33,6 @@ def _files(paths: list[Path]) -> list[tuple[Path, str]]:
 def reconstruct_files(model: Model, images: list[Path], out: Path, nrow: int = 8) -> str:
     """One PNG: the input images (fitted to the run's size) in a row, their reconstructions in the row below."""
     from genart.io.images import save_grid
-    from genart.models.vae import stack_pairs
 
     require_encoder(model)
     if out.suffix.lower() != ".png":

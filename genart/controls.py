@@ -1,11 +1,13 @@
 """Controls over an image run's latent space: directions found without labels, edits along them, and seed mixing.
 
 Directions
-    GAN runs (in the manner of GANSpace, Härkönen et al. 2020): draw `samples` latents from a fixed seed, take the
-    generator's first-layer activations (DCGAN: the output of `G.fc`; MLP: the first hidden layer), find their
+    Runs with a latent space (in the manner of GANSpace, Härkönen et al. 2020): draw `samples` latents from a fixed
+    seed, take the generator's first-layer activations (`sampler.first_layer(z, y)`; the GAN's DCGAN: the output of
+    `G.fc`; its MLP: the first hidden layer), find their
     principal components, and regress the latents on the activations' PCA coordinates by least squares: row k of
     the solution is the z-space direction that moves the activations along component k.
-    VAE runs: the principal components of the latent codes (posterior means) of up to `samples` training images;
+    Runs that encode images (the VAE): the principal components of the latent codes (posterior means) of up to
+    `samples` training images;
     when the training data cannot be loaded any more, the decoder's first layer is used as for a GAN (the prior is
     isotropic, so its own components would mean nothing).
     Directions are unit vectors, ordered by explained variance, and cached in RUN/studio/directions.safetensors
@@ -27,7 +29,8 @@ from typing import Any
 
 import torch
 
-from genart.errors import ConfigError, GenartError
+from genart.core.errors import ConfigError, GenartError
+from genart.core.registry import ENCODE, LATENT
 
 DIRECTIONS = "directions.safetensors"
 MAX_DIRECTIONS = 16
@@ -52,22 +55,6 @@ def studio_dir(model: Any) -> Path:
     return model.run.path / "studio"
 
 
-def _first_layer(sampler: Any) -> Any:
-    """z (N, z_dim), y -> the first hidden layer's activations (N, A)."""
-    if hasattr(sampler, "G"):
-        G = sampler.G
-        head = G.fc if hasattr(G, "fc") else G.net[:3]
-
-        def act(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-            if getattr(G, "embed", None) is not None:
-                z = torch.cat([z, G.embed(y)], 1)
-            return head(z)
-        return act
-    if hasattr(sampler, "dec"):
-        return lambda z, y: sampler.dec.fc(z)
-    raise GenartError("this run has no latent space to find directions in", "use an image run (gan, vae)")
-
-
 def _pca(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Principal axes (k, D), coordinates (N, k) and explained-variance fractions (k,) of rows of x."""
     x = x.double()
@@ -85,12 +72,12 @@ def _sign_fix(v: torch.Tensor) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def _gan_directions(model: Any, k: int, samples: int) -> Directions:
+def _activation_directions(model: Any, k: int, samples: int) -> Directions:
     g = torch.Generator().manual_seed(DIRECTION_SEED)
     z = torch.randn(samples, model.sampler.z_dim, generator=g)
     ncls = len(model.classes)
     y = torch.randint(ncls, (samples,), generator=g) if ncls else torch.zeros(samples, dtype=torch.long)
-    act = _first_layer(model.sampler)
+    act = model.sampler.first_layer
     dev = model.sampler.device
     feats = torch.cat([act(z[i:i + 500].to(dev), y[i:i + 500].to(dev)).float().cpu() for i in range(0, samples, 500)])
     _, coords, explained = _pca(feats, k)
@@ -103,15 +90,13 @@ def _gan_directions(model: Any, k: int, samples: int) -> Directions:
 
 
 @torch.inference_mode()
-def _vae_directions(model: Any, k: int, samples: int) -> Directions:
+def _code_directions(model: Any, k: int, samples: int) -> Directions:
     try:
-        from genart.kinds import get_kind
-
         run = model.run
-        data = get_kind(run.config.kind).load_data(run.config, run.resolved)
+        data = model.spec.load_data(run.config, run.resolved)
         images = data.images[:samples]
     except (GenartError, OSError):  # the training data moved: fall back to the decoder's first layer
-        d = _gan_directions(model, k, samples)
+        d = _activation_directions(model, k, samples)
         d.method = "ganspace on the decoder's first layer (training data unavailable)"
         return d
     codes = model.sampler.encode(images).double()
@@ -122,12 +107,11 @@ def _vae_directions(model: Any, k: int, samples: int) -> Directions:
 
 
 def compute_directions(model: Any, k: int = 8, samples: int = SAMPLES) -> Directions:
-    if not hasattr(model.sampler, "render"):
-        raise GenartError(f"{model.run.name} is a {model.kind} run; directions are for image runs", "use a gan or vae run")
+    model.require(LATENT, "directions are for runs with a latent space")
     k = max(1, min(k, MAX_DIRECTIONS, model.sampler.z_dim))
-    if model.kind == "vae":
-        return _vae_directions(model, k, samples)
-    return _gan_directions(model, k, samples)
+    if model.can(ENCODE):
+        return _code_directions(model, k, samples)
+    return _activation_directions(model, k, samples)
 
 
 def directions(model: Any, k: int = 8) -> Directions:
@@ -135,7 +119,7 @@ def directions(model: Any, k: int = 8) -> Directions:
     from safetensors import SafetensorError, safe_open
     from safetensors.torch import save_file
 
-    from genart.runs import atomic_path
+    from genart.core.files import atomic_path
 
     path = studio_dir(model) / DIRECTIONS
     k = max(1, min(k, MAX_DIRECTIONS, model.sampler.z_dim))

@@ -1,21 +1,20 @@
 """`genart evaluate`: is a model good, diverse and original? Offline figures for every kind.
 
-Each kind has an evaluator (`EVALUATORS`, kind -> "module:function", imported only when used) that takes an
-`EvalContext` and returns a `KindReport` (see genart.metrics). This module runs it, then writes into the run:
+Each kind has an evaluator (`KindSpec.evaluate`, imported only when used) that takes an `EvalContext` and returns
+a `KindReport` (see genart.metrics). This module runs it, then writes into the run:
 
 - `evaluation.json`: the figures (each with its floor and ceiling), the details, the provenance of the model, the
   data and (images) the feature network;
 - `evaluation.html`: a short page with the table and the pictures or texts beside it (files under `eval/`);
 - `MODEL_CARD.md`, rewritten with the evaluation figures.
 
-A new kind plugs in with one line here and a module under genart/metrics/ (music: genart/metrics/music.py,
-`evaluate_music(ctx) -> KindReport`).
+A kind plugs in through its registry entry (`KindSpec.evaluate`, e.g. genart/kinds/music/evaluate.py); a kind
+that declares none is judged by what its capabilities give (IMAGES: genart.metrics.images).
 """
 
 from __future__ import annotations
 
 import html
-import importlib
 import math
 import time
 from collections.abc import Callable
@@ -26,29 +25,28 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from genart import __version__
-from genart.errors import ConfigError, GenartError
+from genart.api import Model
+from genart.core.errors import ConfigError, GenartError
+from genart.core.files import atomic_path, write_json
+from genart.core.registry import IMAGES, KindSpec, resolve_ref
+from genart.core.version import __version__
 from genart.metrics import EvalContext, Figure, KindReport
-from genart.runs import atomic_path, write_json
 
-EVALUATORS: dict[str, str] = {
-    "gan": "genart.metrics.images:evaluate_images",
-    "vae": "genart.metrics.images:evaluate_vae",
-    "text": "genart.metrics.text:evaluate_text",
-    "music": "genart.metrics.music:evaluate_music",
-}
 JSON_FILE = "evaluation.json"
 HTML_FILE = "evaluation.html"
 EVAL_DIR = "eval"
 
 
-def evaluator(kind: str) -> Callable[[EvalContext], KindReport]:
-    try:
-        module, name = EVALUATORS[kind].split(":")
-    except KeyError:
-        raise GenartError(f"genart evaluate does not know {kind} runs yet",
-                          f"it evaluates {', '.join(sorted(EVALUATORS))} runs") from None
-    return getattr(importlib.import_module(module), name)
+def evaluator(spec: KindSpec) -> Callable[[EvalContext], KindReport]:
+    """The kind's own evaluator, else what its capabilities give (IMAGES: every image figure)."""
+    if spec.evaluate is not None:
+        return resolve_ref(spec.evaluate)
+    if spec.can(IMAGES):
+        from genart.metrics.images import evaluate_images
+
+        return evaluate_images
+    raise GenartError(f"genart evaluate does not know how to judge {spec.name} runs",
+                      f"the {spec.name} kind declares no evaluation")
 
 
 def evaluate(run: str | Path, n: int | None = None, seed: int = 0, features: str | Path | None = None,
@@ -59,13 +57,11 @@ def evaluate(run: str | Path, n: int | None = None, seed: int = 0, features: str
     n: samples to generate (images: 1000; text: 100); seed: the first seed; features: a feature network file
     (images); length: characters per sample (text: 500); feature_steps: training steps of the run's own feature
     network (images: 600)."""
-    import genart
-
     console = console or Console(stderr=True)
     t0 = time.monotonic()
-    model = genart.load(str(run), checkpoint=checkpoint, device=device)
-    fn = evaluator(model.kind)
-    images = model.kind in ("gan", "vae")
+    model = Model.load(str(run), checkpoint=checkpoint, device=device)
+    fn = evaluator(model.spec)
+    images = model.can(IMAGES)
     if features is not None and not images:
         raise ConfigError(f"--features is for image runs; {model.run.name} is a {model.kind} run", "leave --features out")
     if length is not None and images:
@@ -76,7 +72,7 @@ def evaluate(run: str | Path, n: int | None = None, seed: int = 0, features: str
     out.mkdir(parents=True, exist_ok=True)
     ctx = EvalContext(model=model, n=n, seed=seed, out=out, console=console,
                       features=Path(features) if features is not None else None, feature_steps=feature_steps,
-                      length=length)
+                      length=length, load_data=lambda: model.spec.load_data(model.run.config, model.run.resolved))
     report = fn(ctx)
     result = {
         "genart_version": __version__,
@@ -216,5 +212,5 @@ def gallery_html(run_dir: Path, page_dir: Path, console: Console | None = None, 
     return "<h3>Evaluation</h3>" + "".join(parts)
 
 
-__all__ = ["EVALUATORS", "evaluate", "evaluator", "table", "table_html", "card_lines", "gallery_html", "Figure",
+__all__ = ["evaluate", "evaluator", "table", "table_html", "card_lines", "gallery_html", "Figure",
            "KindReport"]

@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 
-from genart.errors import ConfigError, GenartError
+from genart.core.errors import ConfigError, GenartError
 
 SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 MAX_POPULATION = 256
@@ -74,7 +74,7 @@ class Session:
     # --- persistence
 
     def save(self, run_path: Path) -> Path:
-        from genart.runs import write_json
+        from genart.core.files import write_json
 
         path = session_path(run_path, self.name)
         write_json(path, asdict(self))
@@ -82,7 +82,7 @@ class Session:
 
     @classmethod
     def load(cls, run_path: Path, name: str) -> Session:
-        from genart.runs import read_json
+        from genart.core.files import read_json
 
         path = session_path(run_path, name)
         if not path.exists():

@@ -1,13 +1,15 @@
-"""`genart generate` for every kind: one options record, one function per kind that writes the outputs."""
+"""`genart generate` for every kind: one options record; the kind's own `generate` part writes the outputs, or, for
+a kind that declares none, what its capabilities give (image grids for IMAGES)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from genart.api import Model, parse_seeds, require_image_kind
-from genart.errors import ConfigError, GenartError
+from genart.api import Model, require_image_kind
+from genart.core.errors import GenartError
+from genart.core.registry import IMAGES, resolve_ref
+from genart.core.seeds import seed_list, seed_text
 
 
 @dataclass
@@ -42,17 +44,7 @@ class GenerateOptions:
 
     def seed_list(self, default_n: int, what: str) -> list[int]:
         """--seeds, else --n seeds from --seed (default_n when --n is absent); none at all is an error."""
-        n = default_n if self.n is None else self.n
-        seeds = parse_seeds(self.seeds) if self.seeds else list(range(self.seed, self.seed + max(0, n)))
-        if not seeds:
-            raise ConfigError(f"--n {n} is out of range", f"ask for 1 or more {what}")
-        return seeds
-
-
-def seed_text(seeds: list[int]) -> str:
-    if seeds == list(range(seeds[0], seeds[0] + len(seeds))):
-        return f"{seeds[0]}-{seeds[-1]}" if len(seeds) > 1 else str(seeds[0])
-    return ",".join(map(str, seeds))
+        return seed_list(self.n, self.seed, self.seeds, default_n, what)
 
 
 def generate_images(model: Model, o: GenerateOptions) -> str:
@@ -88,32 +80,12 @@ def generate_images(model: Model, o: GenerateOptions) -> str:
             + (f" and {len(seed_list)} files in {o.individual}" if o.individual else ""))
 
 
-def generate_text(model: Model, o: GenerateOptions) -> str:
-    """Text samples to --out (with a .json provenance sidecar) or to stdout; --stream prints them as they come."""
-    from genart.io.text import generate_text as write_text
-
-    return write_text(model, o)
-
-
-def generate_music(model: Model, o: GenerateOptions) -> str:
-    """MIDI files (song.mid, or song-00.mid ... with --n), optionally WAV and MusicXML, with provenance."""
-    from genart.io.midi import generate_music as write_music
-
-    return write_music(model, o)
-
-
-#: kind -> function writing that kind's outputs and returning a one-line summary
-GENERATORS: dict[str, Callable[[Model, GenerateOptions], str]] = {
-    "gan": generate_images,
-    "vae": generate_images,
-    "text": generate_text,
-    "music": generate_music,
-}
-
-
 def run_generate(model: Model, o: GenerateOptions) -> str:
-    try:
-        fn = GENERATORS[model.kind]
-    except KeyError:
-        raise GenartError(f"genart generate does not know {model.kind} runs yet", "update genart") from None
-    return fn(model, o)
+    """Write the outputs of `genart generate` for any run; returns the one-line summary."""
+    spec = model.spec
+    if spec.generate is not None:
+        return resolve_ref(spec.generate)(model, o)
+    if spec.can(IMAGES):
+        return generate_images(model, o)
+    raise GenartError(f"genart generate does not know how to make {model.kind} runs' outputs",
+                      f"the {model.kind} kind declares no generate part")

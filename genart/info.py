@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from genart.runs import DATA, RunDir, checkpoint_info, read_json
+from genart.core.checkpoints import newest_info
+from genart.core.rundir import RunDir
 
 
 def run_info(path: str | Path) -> dict[str, Any]:
     run = RunDir.open(path)
-    data = read_json(run.path / DATA) if (run.path / DATA).exists() else {}
-    rows = run.metrics()
-    last = next((r for r in reversed(rows) if "steps_per_s" in r), {})
+    data = run.data_report()
+    last = run.last_logged()
     facts: dict[str, Any] = {
         "run": run.name,
         "kind": run.config.kind,
@@ -23,8 +23,10 @@ def run_info(path: str | Path) -> dict[str, Any]:
         "checkpoint": None,
     }
     if run.has_checkpoint():
-        meta = checkpoint_info(run.last_checkpoint)
-        facts.update(step=meta["step"], minutes=round(meta["elapsed"] / 60, 2), checkpoint=str(run.last_checkpoint))
+        path, meta = newest_info(run.checkpoints)
+        facts.update(step=meta["step"], minutes=round(meta["elapsed"] / 60, 2), checkpoint=str(path))
+        if path != run.last_checkpoint:
+            facts["warning"] = f"{run.last_checkpoint.name} is missing or unreadable; {path.name} is the newest readable"
         if meta.get("best"):
             facts["best_val_loss"] = meta["best"].get("val_loss")
             facts["best_step"] = meta["best"].get("step")

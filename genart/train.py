@@ -2,7 +2,7 @@
 
 It owns the budget (--steps / --minutes), checkpoints (atomic, at least every --save-every seconds),
 resume (weights, optimizer, EMA, step, RNG), logging (metrics.jsonl, loss plot), previews, and the
-NaN guard. A kind only supplies a Trainable (see genart.models.base).
+NaN guard. A kind only supplies a Trainable (see genart.core.trainable).
 """
 
 from __future__ import annotations
@@ -17,15 +17,16 @@ import torch
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from genart import __version__, distributed
-from genart.config import TrainConfig
-from genart.device import pick_device, resolve_precision, set_threads
-from genart.errors import ConfigError, RunError, TrainingDiverged
-from genart.kinds import get_kind
-from genart.models.base import compile_failure
-from genart.runs import DATA, RunDir, load_checkpoint, prepare_run, save_checkpoint, write_json
-
-DEFAULT_MINUTES = 10.0
+from genart.core import distributed
+from genart.core.checkpoints import flatten_state, save_checkpoint
+from genart.core.config import DEFAULT_MINUTES, TrainConfig
+from genart.core.device import pick_device, resolve_precision, set_threads
+from genart.core.errors import ConfigError, RunError, TrainingDiverged
+from genart.core.files import write_json
+from genart.core.registry import get_kind
+from genart.core.rundir import DATA, RunDir, prepare_run
+from genart.core.trainable import compile_failure
+from genart.core.version import __version__
 
 
 def print_report(console: Console, report: dict[str, Any], limit: int = 20) -> None:
@@ -49,7 +50,7 @@ class Trainer:
         cfg.validate()
         self.cfg = cfg
         self.spec = get_kind(cfg.kind)
-        trainable_cls = self.spec.trainable()
+        trainable_cls = self.spec.trainable_class()
         self.threads = set_threads(cfg.threads)
         self.device = pick_device(cfg.device)
         if distributed.launched():
@@ -68,7 +69,7 @@ class Trainer:
         self.precision = resolve_precision(cfg.precision, self.device, trainable_cls.bf16_helps)
         self.data = self.spec.load_data(cfg, self.run.resolved if self.resuming else {})
         report = getattr(self.data, "report", {})
-        self.run.resolved = {**self.spec.resolve(self.data), "precision": self.precision}
+        self.run.resolved = {**self.spec.resolve_data(self.data), "precision": self.precision}
         if self.main:
             print_report(self.console, report)
             write_json(self.run.path / DATA, report)  # the run folder appears only once its data is usable
@@ -83,7 +84,7 @@ class Trainer:
         self.elapsed = 0.0  # training seconds over all sessions of this run
         self.best: dict[str, Any] = {}
         if self.resuming:
-            self._load(self.run.last_checkpoint)
+            self._load()
             if not self.main:  # only rank 0's random state is saved; the others derive theirs from the step
                 torch.manual_seed(cfg.seed + 1000 * self.rank + 7919 * self.step)
                 self.generator.manual_seed(cfg.seed + 1 + 1000 * self.rank + 7919 * self.step)
@@ -118,12 +119,14 @@ class Trainer:
             return
         state, info = self._state(), self._info()
         _check_finite(state["model"])
-        save_checkpoint(self.run.last_checkpoint, state, info)
+        save_checkpoint(self.run.last_checkpoint, state, info, keep_previous=True)
         if also:
             save_checkpoint(self.run.checkpoints / also, state, info)
 
-    def _load(self, path: Path) -> None:
-        state, info = load_checkpoint(path)
+    def _load(self) -> None:
+        """Resume from the last checkpoint, or (when it is unreadable) the newest readable one, with a warning."""
+        warn = (lambda m: self.console.print(f"[yellow]warning[/]: {m}", highlight=False)) if self.main else None
+        state, info, _ = self.run.load_checkpoint("last", warn=warn)
         self.model.load_state(state["model"])
         torch.set_rng_state(state["rng"]["torch"])
         self.generator.set_state(state["rng"]["data"])
@@ -234,7 +237,7 @@ class Trainer:
             if val is not None and (not self.best or val < self.best["val_loss"]):
                 self.best = {"val_loss": val, "step": self.step}
                 self.save(also="best.safetensors")
-        from genart.plots import plot_metrics
+        from genart.io.plots import plot_metrics
 
         plot_metrics(self.run.metrics(), self.run.path / "metrics.png", title=self.run.name)
         if not quiet:
@@ -242,7 +245,7 @@ class Trainer:
 
     def _finish(self, values: dict[str, float]) -> None:
         from genart.card import write_model_card
-        from genart.plots import plot_metrics
+        from genart.io.plots import plot_metrics
 
         plot_metrics(self.run.metrics(), self.run.path / "metrics.png", title=self.run.name)
         write_model_card(self.run, evaluation={f"best {k}": v for k, v in self.best.items()} or None)
@@ -268,7 +271,6 @@ def train(cfg: TrainConfig, out: str | Path, fresh: bool = False, console: Conso
 
 
 def _check_finite(state: dict[str, Any]) -> None:
-    from genart.runs import flatten_state
 
     tensors, _ = flatten_state(state)
     bad = [k for k, t in tensors.items() if t.is_floating_point() and not torch.isfinite(t).all()]
@@ -290,14 +292,3 @@ def _progress(console: Console) -> Progress:
 def _main_thread() -> bool:
     import threading
     return threading.current_thread() is threading.main_thread()
-
-
-def load_run_checkpoint(run: RunDir, which: str = "last") -> tuple[dict[str, Any], dict[str, Any], Path]:
-    """The checkpoint state of a run: `last`, `best`, or a file name under checkpoints/."""
-    path = run.last_checkpoint if which == "last" else run.checkpoints / (
-        which if which.endswith(".safetensors") else f"{which}.safetensors")
-    if not path.exists():
-        raise RunError(f"{run.path} has no checkpoint {path.name}",
-                       "train it first (genart train ...), or pick --checkpoint last")
-    state, info = load_checkpoint(path)
-    return state, info, path

@@ -66,7 +66,7 @@ def quiet_console() -> Console:
 
 def train_tiny(out: Path, **options) -> Path:
     """Train a tiny GAN in this process (no subprocess start-up cost) and return its run directory."""
-    from genart.config import GANConfig
+    from genart.kinds.gan.config import GANConfig
     from genart.train import train
 
     defaults = dict(data="builtin:digits", size=8, width=8, batch=16, steps=20, log_every=5, sample_every=0,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from genart.config import ImageConfig
+from genart.data.files import BUILTIN_PREFIX
+from genart.data.image_config import ImageConfig
 from genart.data.images import ImageData, load_folder
-
-BUILTIN_PREFIX = "builtin:"
 
 
 def load_images(cfg: ImageConfig, channels: str | None = None) -> ImageData:
@@ -24,4 +23,21 @@ def load_images(cfg: ImageConfig, channels: str | None = None) -> ImageData:
     return load_folder(cfg.data, cfg.size, ch, cfg.fit, "folders" if cfg.labels == "folders" else "none")
 
 
-__all__ = ["ImageData", "load_images", "load_folder", "BUILTIN_PREFIX"]
+
+
+
+def load_image_data(cfg: ImageConfig, resolved: dict) -> ImageData:
+    """The data of an image kind's run: `resolved` (a resumed run's) keeps its channel count and classes."""
+    from genart.core.errors import RunError
+
+    data = load_images(cfg, channels=str(resolved["channels"]) if resolved.get("channels") else None)
+    if resolved and resolved.get("classes", []) != data.classes:
+        raise RunError(f"the classes in {cfg.data} changed since this run started "
+                       f"({resolved.get('classes')} -> {data.classes})",
+                       "restore the data, or start over with --fresh")
+    return data
+
+
+def image_resolve(data: ImageData) -> dict:
+    """What config.json keeps of an image kind's data."""
+    return {"channels": data.channels, "classes": list(data.classes), "images": len(data)}

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFilter
 
-from genart.data.images import ImageData, _to_channels
-from genart.errors import DataError
+from genart.core.errors import DataError
+from genart.data.images import ImageData, to_channels
 
 BUILTINS = ("digits", "abstract")
 
@@ -44,7 +44,7 @@ def load_builtin(name: str, size: int, channels: str = "auto", count: int = 2048
             rgba = np.repeat(rgba, 3, axis=-1)
         if rgba.shape[-1] == 3:
             rgba = np.concatenate([rgba, np.full_like(rgba[..., :1], 255)], axis=-1)
-        data.images = torch.from_numpy(_to_channels(rgba, c)).permute(0, 3, 1, 2).contiguous()
+        data.images = torch.from_numpy(to_channels(rgba, c)).permute(0, 3, 1, 2).contiguous()
     n = len(data)
     data.report.update(source=f"builtin:{name}", files=n, used=n, skipped=0, skipped_files=[],
                        channels=c, size=size, fit="stretch",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+BUILTIN_PREFIX = "builtin:"  # --data builtin:NAME: data genart ships or makes itself
+
 
 def inside(p: Path, root_real: Path) -> bool:
     """Whether p (symlinks resolved) lies under root_real."""

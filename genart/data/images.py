@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from genart.data.files import find_files, inside, rel
-from genart.errors import DataError
+from genart.core.errors import DataError
+from genart.data.files import find_files, rel
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 MAX_PIXELS = 64_000_000  # larger images are treated as decompression bombs and skipped
@@ -47,7 +47,7 @@ class ImageData:
         return int(self.images.shape[0])
 
 
-def _to_rgba(img: Image.Image) -> tuple[np.ndarray, bool]:
+def to_rgba(img: Image.Image) -> tuple[np.ndarray, bool]:
     """Any PIL mode to an RGBA uint8 array; also says whether the source was grey."""
     grey = img.mode in GREY_MODES or (img.mode == "P" and _palette_is_grey(img))
     if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
@@ -75,7 +75,7 @@ def _palette_is_grey(img: Image.Image) -> bool:
     return bool(len(rgb) and (rgb == rgb[:, :1]).all())
 
 
-def _fit(img: Image.Image, size: int, fit: str) -> Image.Image:
+def fit_image(img: Image.Image, size: int, fit: str) -> Image.Image:
     if img.size == (size, size):
         return img
     if fit == "stretch":
@@ -102,7 +102,7 @@ def decode_image(path: Path, size: int, fit: str) -> tuple[np.ndarray, bool, boo
                     img.draft("RGB", (size * 2, size * 2))
                 img.load()
                 img = ImageOps.exif_transpose(img)
-                rgba, grey = _to_rgba(img)
+                rgba, grey = to_rgba(img)
         except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
             raise ValueError(_reason(e)) from None
         except (OSError, SyntaxError, EOFError, struct_error, ValueError, TypeError, IndexError) as e:
@@ -110,7 +110,7 @@ def decode_image(path: Path, size: int, fit: str) -> tuple[np.ndarray, bool, boo
     has_alpha = bool((rgba[..., 3] < 255).any())  # before fitting: padding is not the image's transparency
     pil = Image.fromarray(rgba, mode="RGBA")
     # Resize with premultiplied alpha so transparent pixels do not bleed their colour.
-    pil = _fit(pil.convert("RGBa"), size, fit).convert("RGBA")
+    pil = fit_image(pil.convert("RGBa"), size, fit).convert("RGBA")
     out = np.asarray(pil)
     if not grey:
         rgb = out[..., :3]
@@ -140,7 +140,6 @@ def find_images(root: Path) -> tuple[list[Path], list[dict[str, str]], int]:
     return find_files(root, EXTENSIONS, "an image")
 
 
-_inside, _rel = inside, rel
 
 
 def load_folder(root: str | Path, size: int, channels: str = "auto", fit: str = "crop",
@@ -160,7 +159,7 @@ def load_folder(root: str | Path, size: int, channels: str = "auto", fit: str = 
         for p in files:
             parts = p.relative_to(root).parts
             if len(parts) < 2:
-                skipped.append({"file": _rel(p, root), "reason": "not inside a class subfolder (--labels folders)"})
+                skipped.append({"file": rel(p, root), "reason": "not inside a class subfolder (--labels folders)"})
             else:
                 class_of[p] = parts[0]
                 kept.append(p)
@@ -185,7 +184,7 @@ def load_folder(root: str | Path, size: int, channels: str = "auto", fit: str = 
                             console=Console(stderr=True))
         for p, res in results:
             if isinstance(res, str):
-                skipped.append({"file": _rel(p, root), "reason": res})
+                skipped.append({"file": rel(p, root), "reason": res})
                 continue
             arr, grey, alpha = res
             arrays.append(arr)
@@ -206,7 +205,7 @@ def load_folder(root: str | Path, size: int, channels: str = "auto", fit: str = 
     else:
         c = int(channels)
     stack = np.stack(arrays)  # N, H, W, 4
-    images = torch.from_numpy(_to_channels(stack, c)).permute(0, 3, 1, 2).contiguous()
+    images = torch.from_numpy(to_channels(stack, c)).permute(0, 3, 1, 2).contiguous()
     label_t, classes = None, []
     if labels == "folders":
         classes = sorted({class_of[p] for p in used})
@@ -215,13 +214,13 @@ def load_folder(root: str | Path, size: int, channels: str = "auto", fit: str = 
         report["classes"] = {name: int((label_t == i).sum()) for i, name in enumerate(classes)}
     h = hashlib.sha256()
     for p in used:
-        h.update(_rel(p, root).encode())
+        h.update(rel(p, root).encode())
         h.update(p.read_bytes())
     report.update(channels=c, size=size, fit=fit, content_hash=h.hexdigest()[:16])
     return ImageData(images=images, labels=label_t, classes=classes, report=report)
 
 
-def _to_channels(rgba: np.ndarray, c: int) -> np.ndarray:
+def to_channels(rgba: np.ndarray, c: int) -> np.ndarray:
     """(N, H, W, 4) uint8 RGBA to (N, H, W, c): alpha composited on white when dropped."""
     if c == 4:
         return rgba

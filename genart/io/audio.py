@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from genart.errors import ConfigError, GenartError
-from genart.runs import atomic_path, write_json
+from genart.core.errors import ConfigError, GenartError
+from genart.core.files import atomic_path, write_json
 
 SAMPLE_RATE = 44_100
 PEAK = 10 ** (-1 / 20)  # -1 dBFS

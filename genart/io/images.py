@@ -12,14 +12,29 @@ import torch
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from genart.errors import GenartError
-from genart.runs import atomic_path
+from genart.core.errors import GenartError
+from genart.core.files import atomic_path
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """(N, C, H, W) in [-1, 1] to (N, H, W, C) uint8."""
     x = ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5 + 0.5).to(torch.uint8)
     return x.permute(0, 2, 3, 1).numpy()
+
+
+def to_signed(images: torch.Tensor) -> torch.Tensor:
+    """uint8 [0, 255] -> float [-1, 1]; float images (already signed) pass through as float."""
+    return images.float().div(127.5).sub_(1.0) if images.dtype == torch.uint8 else images.float()
+
+
+def stack_pairs(top: torch.Tensor, bottom: torch.Tensor, nrow: int) -> torch.Tensor:
+    """Rows of `top` images each followed by the row of matching `bottom` images (short rows padded black)."""
+    rows = []
+    for i in range(0, top.shape[0], nrow):
+        for part in (top[i:i + nrow], bottom[i:i + nrow]):
+            pad = nrow - part.shape[0]
+            rows.append(torch.cat([part, part.new_full((pad, *part.shape[1:]), -1.0)]) if pad else part)
+    return torch.cat(rows)
 
 
 def to_pil(images: torch.Tensor) -> list[Image.Image]:
@@ -98,7 +113,7 @@ def save_animation(frames: torch.Tensor, path: Path, fps: int = 24, provenance: 
 
 
 def write_sidecar(path: Path, provenance: dict[str, Any]) -> Path:
-    from genart.runs import write_json
+    from genart.core.files import write_json
 
     side = Path(str(path) + ".json")
     write_json(side, {"file": Path(path).name, **provenance})

@@ -19,6 +19,8 @@ from typing import Any
 
 from rich.console import Console
 
+from genart.core.errors import DataError, GenartError
+
 
 @dataclass
 class Figure:
@@ -48,10 +50,22 @@ class EvalContext:
     features: Path | None = None  # images: a feature network file to use instead of training one
     feature_steps: int | None = None  # images: training steps of the run's own feature network (None: default)
     length: int | None = None  # sequences: length of each sample (None: the kind's default)
+    load_data: Any = None  # () -> the run's training data, as the kind loads it (set by genart.evaluate)
+    _data: Any = None
 
     @property
     def run(self) -> Any:
         return self.model.run
+
+    def training_data(self) -> Any:
+        """The run's training data, reloaded once as it was for training; a clear error when it is gone."""
+        if self._data is None:
+            try:
+                self._data = self.load_data()
+            except GenartError as e:
+                raise DataError(f"evaluate needs the run's training data: {e.message}",
+                                f"make {self.run.config.data} available again as it was for training") from None
+        return self._data
 
 
 @dataclass
@@ -66,4 +80,14 @@ class KindReport:
     pictures: list[str] = field(default_factory=list)  # files written under eval/, relative to the run
 
 
-__all__ = ["Figure", "EvalContext", "KindReport"]
+def data_facts(run: Any, report: dict[str, Any], count: int) -> dict[str, Any]:
+    """Source, counts and content hash of the data now, and whether it still matches what the run trained on."""
+    trained = run.data_report()
+    facts = {"source": report.get("source", run.config.data), "files": report.get("files"), "used": report.get("used"),
+             "skipped": report.get("skipped"), "items": count, "content_hash": report.get("content_hash")}
+    if trained.get("content_hash") and report.get("content_hash"):
+        facts["matches_training"] = trained["content_hash"] == report["content_hash"]
+    return facts
+
+
+__all__ = ["Figure", "EvalContext", "KindReport", "data_facts"]

@@ -33,9 +33,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genart import __version__
-from genart.errors import GenartError
-from genart.runs import atomic_path, file_hash
+from genart.core.errors import GenartError
+from genart.core.files import atomic_path, file_hash
+from genart.core.version import __version__
 
 ARCH = "genart-features-v1"
 FILE = "features.safetensors"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from genart.errors import ConfigError
+from genart.core.errors import ConfigError
 
 
 def serve(runs_dir: str | Path, host: str = "127.0.0.1", port: int = 8765, device: str = "auto",

@@ -1,0 +1,342 @@
+"""The image GAN: networks, losses, EMA and the training step.
+
+`mlp` is the original design kept faithfully; `dcgan` is a convolutional pair whose depth follows the
+image size. Both can be class-conditional (label embedding into G, projection in D).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from genart.core import distributed
+from genart.core.checkpoints import int_keys
+from genart.core.device import autocast
+from genart.core.trainable import Trainable, fused_or_foreach
+from genart.io.images import to_signed
+from genart.kinds.gan.config import GANConfig
+from genart.models.augment import diff_augment
+
+AUGMENT_BELOW = 5000  # --augment auto adapts DiffAugment's strength for data sets smaller than this
+ADA_TARGET = 0.6  # adaptive augmentation aims at E[sign(D(real))] = 0.6 (Karras et al. 2020)
+ADA_IMAGES = 100_000  # images over which the augmentation probability can go from 0 to 1
+CLASS_DIM = 32  # size of the class embedding fed to the conditional DCGAN generator
+
+
+# --- networks --------------------------------------------------------------------------------------
+
+def keras_bn(n: int) -> nn.BatchNorm1d:
+    """Keras' BatchNormalization(momentum=0.8): running = 0.8 * running + 0.2 * batch, eps 1e-3."""
+    return nn.BatchNorm1d(n, momentum=0.2, eps=1e-3)
+
+
+class MLPGenerator(nn.Module):
+    """z(100) -> 128 -> 128 -> 1024 -> pixels, tanh; LeakyReLU(0.2) then BatchNorm(0.8) per hidden layer."""
+
+    def __init__(self, z_dim: int, channels: int, size: int, num_classes: int = 0) -> None:
+        super().__init__()
+        self.shape = (channels, size, size)
+        self.embed = nn.Embedding(num_classes, CLASS_DIM) if num_classes else None
+        dims = [z_dim + (CLASS_DIM if num_classes else 0), 128, 128, 1024]
+        layers: list[nn.Module] = []
+        for a, b in zip(dims[:-1], dims[1:], strict=True):
+            layers += [nn.Linear(a, b), nn.LeakyReLU(0.2), keras_bn(b)]
+        layers += [nn.Linear(1024, math.prod(self.shape)), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.embed is not None:
+            z = torch.cat([z, self.embed(y)], 1)
+        return self.net(z).view(-1, *self.shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """pixels -> 1024 -> 1024 -> 1 logit; LeakyReLU(0.2) and BatchNorm(0.8); projection for classes."""
+
+    def __init__(self, channels: int, size: int, num_classes: int = 0) -> None:
+        super().__init__()
+        pixels = channels * size * size
+        self.body = nn.Sequential(
+            nn.Flatten(), nn.Linear(pixels, 1024), nn.LeakyReLU(0.2), keras_bn(1024),
+            nn.Linear(1024, 1024), nn.LeakyReLU(0.2), keras_bn(1024))
+        self.head = nn.Linear(1024, 1)
+        self.embed = _projection(num_classes, 1024)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.body(x)
+        out = self.head(h).squeeze(1)
+        if self.embed is not None and y is not None:
+            out = out + (self.embed(y) * h).sum(1)
+        return out
+
+
+def _widths(size: int, width: int) -> dict[int, int]:
+    """Channels at each resolution from 4 up to size/2: wide at low resolution, capped at 4*width."""
+    res, out = 4, {}
+    while res < size:
+        out[res] = min(width * 4, width * (size // 2) // res)
+        res *= 2
+    return out
+
+
+class DCGenerator(nn.Module):
+    """z -> 4x4 -> (transposed conv, BN, ReLU) doubling to size -> tanh; depth = log2(size) - 2."""
+
+    def __init__(self, z_dim: int, channels: int, size: int, width: int = 64, num_classes: int = 0) -> None:
+        super().__init__()
+        w = _widths(size, width)
+        self.c0 = w[4]
+        self.embed = nn.Embedding(num_classes, CLASS_DIM) if num_classes else None
+        z_in = z_dim + (CLASS_DIM if num_classes else 0)
+        self.fc = nn.Sequential(nn.Linear(z_in, 4 * 4 * w[4], bias=False), nn.BatchNorm1d(4 * 4 * w[4]), nn.ReLU(True))
+        layers: list[nn.Module] = []
+        res = 4
+        while res * 2 < size:
+            layers += [nn.ConvTranspose2d(w[res], w[res * 2], 4, 2, 1, bias=False), nn.BatchNorm2d(w[res * 2]), nn.ReLU(True)]
+            res *= 2
+        layers += [nn.ConvTranspose2d(w[res], channels, 4, 2, 1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.embed is not None:
+            z = torch.cat([z, self.embed(y)], 1)
+        h = self.fc(z).view(z.shape[0], self.c0, 4, 4)
+        return self.net(h)
+
+
+class DCDiscriminator(nn.Module):
+    """size -> (strided conv, BN, LeakyReLU) halving to 4x4 -> logit; projection for classes."""
+
+    def __init__(self, channels: int, size: int, width: int = 64, num_classes: int = 0) -> None:
+        super().__init__()
+        w = _widths(size, width)
+        res = size // 2
+        layers: list[nn.Module] = [nn.Conv2d(channels, w[res], 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        while res > 4:
+            layers += [nn.Conv2d(w[res], w[res // 2], 4, 2, 1, bias=False), nn.BatchNorm2d(w[res // 2]),
+                       nn.LeakyReLU(0.2, True)]
+            res //= 2
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Linear(w[4] * 16, 1)
+        self.embed = _projection(num_classes, w[4])
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.body(x)
+        out = self.head(h.flatten(1)).squeeze(1)
+        if self.embed is not None and y is not None:
+            out = out + (self.embed(y) * h.sum((2, 3))).sum(1)
+        return out
+
+
+def _projection(num_classes: int, dim: int) -> nn.Embedding | None:
+    """Class embedding of a projection discriminator (Miyato & Koyama 2018), starting small."""
+    if not num_classes:
+        return None
+    e = nn.Embedding(num_classes, dim)
+    nn.init.normal_(e.weight, 0.0, 0.02)
+    return e
+
+
+def build_generator(cfg: GANConfig, channels: int, num_classes: int) -> nn.Module:
+    if cfg.arch == "mlp":
+        return MLPGenerator(cfg.z_dim, channels, cfg.size, num_classes)
+    return DCGenerator(cfg.z_dim, channels, cfg.size, cfg.width, num_classes)
+
+
+def build_discriminator(cfg: GANConfig, channels: int, num_classes: int) -> nn.Module:
+    if cfg.arch == "mlp":
+        return MLPDiscriminator(channels, cfg.size, num_classes)
+    return DCDiscriminator(channels, cfg.size, cfg.width, num_classes)
+
+
+def init_weights(m: nn.Module) -> None:
+    """DCGAN initialisation: N(0, 0.02) for convolutions, N(1, 0.02) for BatchNorm scales."""
+    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+    elif isinstance(m, nn.BatchNorm2d):
+        nn.init.normal_(m.weight, 1.0, 0.02)
+        nn.init.zeros_(m.bias)
+
+
+# --- losses ----------------------------------------------------------------------------------------
+
+def d_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """Discriminator loss on logits: non-saturating BCE or hinge."""
+    if kind == "hinge":
+        return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+    return F.softplus(-real).mean() + F.softplus(fake).mean()  # BCE with logits, targets 1 and 0
+
+
+def g_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
+    if kind == "hinge":
+        return -fake.mean()
+    return F.softplus(-fake).mean()  # non-saturating: -log D(G(z))
+
+
+# --- EMA -------------------------------------------------------------------------------------------
+
+@torch.no_grad()
+def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    ep, mp = list(ema.parameters()), list(model.parameters())
+    torch._foreach_lerp_(ep, mp, 1.0 - decay)
+    for eb, mb in zip(ema.buffers(), model.buffers(), strict=True):
+        eb.copy_(mb)
+
+
+# --- training ---------------------------------------------------------------------------------------
+
+class GANTrainable(Trainable):
+    bf16_helps = True  # measured: see benchmarks/RESULTS.md
+    supports_ddp = True
+
+    def __init__(self, cfg: GANConfig, data: Any, device: torch.device, precision: str,
+                 generator: torch.Generator) -> None:
+        super().__init__(cfg, data, device, precision, generator)
+        self.cfg: GANConfig = cfg
+        self.num_classes = len(data.classes) if data.labels is not None else 0
+        c = data.channels
+        self.G = build_generator(cfg, c, self.num_classes).to(device)
+        self.D = build_discriminator(cfg, c, self.num_classes).to(device)
+        if cfg.arch == "dcgan":
+            self.G.apply(init_weights)
+            self.D.apply(init_weights)
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        betas = (cfg.beta1, cfg.beta2)
+        if cfg.arch == "dcgan" and device.type == "cpu":  # measured faster for convolutions on CPU (benchmarks/)
+            self.G.to(memory_format=torch.channels_last)
+            self.D.to(memory_format=torch.channels_last)
+            self.G_ema.to(memory_format=torch.channels_last)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas, **fused_or_foreach(device))
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=betas, **fused_or_foreach(device))
+        part = distributed.shard(len(data))  # under torchrun each rank trains on its own share of the data
+        self.images = data.images[part].to(device)
+        self.labels = data.labels[part].to(device) if data.labels is not None else None
+        # the networks as trained: DDP-wrapped under torchrun (gradients averaged across ranks), else themselves
+        self.G_train = distributed.wrap(self.G, device)
+        self.D_train = distributed.wrap(self.D, device)
+        # --compile: the networks as trained, compiled (checkpoints still save self.G and self.D, plain keys); D for
+        # G's step is D itself (no DDP: D's weights get no gradients there), compiled too
+        single = self.D_train is self.D  # one process: no DDP wrapper
+        self.G_train = self.maybe_compile(self.G_train)
+        self.D_train = self.maybe_compile(self.D_train)
+        self.D_for_g = self.D_train if single else self.maybe_compile(self.D)
+        # augmentation probability: 1 with --augment on; adapted from 0 with auto on small data; 0 otherwise
+        self.adaptive = cfg.augment == "auto" and len(data) < AUGMENT_BELOW
+        self.augment = cfg.augment == "on" or self.adaptive
+        self.aug_p = torch.tensor(1.0 if cfg.augment == "on" else 0.0, device=device)
+
+    def _batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        idx = torch.randint(len(self.images), (self.cfg.batch,), generator=self.generator).to(self.device)
+        x = to_signed(self.images[idx])
+        return x, (self.labels[idx] if self.labels is not None else None)
+
+    def _d(self, x: torch.Tensor, y: torch.Tensor | None, train_d: bool = True) -> torch.Tensor:
+        if self.augment:
+            keep = torch.rand(x.shape[0], 1, 1, 1, device=x.device) >= self.aug_p
+            x = torch.where(keep, x, diff_augment(x))
+        return (self.D_train if train_d else self.D_for_g)(x, y)
+
+    def _adapt(self, d_real: torch.Tensor) -> None:
+        """Raise the augmentation probability when D grows overconfident on real images, lower it otherwise."""
+        with torch.no_grad():
+            rt = distributed.all_mean(torch.sign(d_real).mean())  # one augmentation strength for all ranks
+            step = self.cfg.batch / ADA_IMAGES
+            self.aug_p.add_(torch.sign(rt - ADA_TARGET) * step).clamp_(0.0, 1.0)
+
+    def train_step(self, step: int) -> dict[str, torch.Tensor]:
+        real, y = self._batch()
+        z = torch.randn(real.shape[0], self.cfg.z_dim, device=self.device)
+        with autocast(self.device, self.precision):
+            fake = self.G_train(z, y)
+            d_real = self._d(real, y).float()
+            d_fake = self._d(fake.detach(), y).float()
+            loss_d = d_loss(self.cfg.loss, d_real, d_fake)
+        self.optimize(loss_d, self.opt_d, update=False)  # fp16: one GradScaler, its scale updated once, after G's step
+
+        self.D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
+        with autocast(self.device, self.precision):
+            loss_g = g_loss(self.cfg.loss, self._d(fake, y, train_d=False).float())
+        self.optimize(loss_g, self.opt_g)
+        self.D.requires_grad_(True)
+
+        decay = min(self.cfg.ema, (1 + step) / (10 + step))
+        ema_update(self.G_ema, self.G, decay)
+        if self.adaptive:
+            self._adapt(d_real)
+        with torch.no_grad():
+            out = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
+                   "d_real": torch.sigmoid(d_real).mean(), "d_fake": torch.sigmoid(d_fake).mean()}
+            if self.augment:
+                out["aug_p"] = self.aug_p.clone()
+            return out
+
+    def state(self) -> dict[str, Any]:
+        return {"G": self.G.state_dict(), "D": self.D.state_dict(), "G_ema": self.G_ema.state_dict(),
+                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(), "aug_p": self.aug_p,
+                **self.amp_state()}
+
+    def replicated(self) -> list[torch.Tensor]:
+        """Weights, EMA weights and optimizer moments (BatchNorm statistics are per rank between steps)."""
+        from genart.core.checkpoints import flatten_state
+
+        nets = [p for m in (self.G, self.D, self.G_ema) for p in m.parameters()]
+        moments, _ = flatten_state({"g": self.opt_g.state_dict()["state"], "d": self.opt_d.state_dict()["state"]})
+        return nets + list(moments.values()) + [self.aug_p]
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        self.G_ema.load_state_dict(state["G_ema"])
+        self.opt_g.load_state_dict(int_keys(state["opt_g"]))
+        self.opt_d.load_state_dict(int_keys(state["opt_d"]))
+        if "aug_p" in state:
+            self.aug_p.copy_(state["aug_p"])
+        self.load_amp_state(state)
+
+    def preview(self, path_stem: Any) -> list[Any]:
+        from genart.io.images import save_grid
+        from genart.models.latent import seed_latents
+
+        z, y = seed_latents(list(range(64)), self.cfg.z_dim, None, self.num_classes)
+        with torch.no_grad():
+            imgs = self.G_ema(z.to(self.device), y.to(self.device) if self.num_classes else None)
+        path = path_stem.with_suffix(".png")
+        save_grid(imgs.float().cpu(), path)
+        return [path]
+
+
+class GANSampler:
+    """A trained generator (the EMA copy by default) that turns seeds into images."""
+
+    def __init__(self, cfg: GANConfig, resolved: dict[str, Any], state: dict[str, Any],
+                 device: torch.device, use_ema: bool = True) -> None:
+        self.cfg = cfg
+        self.classes: list[str] = resolved.get("classes", [])
+        self.num_classes = len(self.classes)
+        self.G = build_generator(cfg, resolved["channels"], self.num_classes).to(device)
+        self.G.load_state_dict(state["G_ema" if use_ema else "G"])
+        self.G.eval().requires_grad_(False)
+        self.device = device
+        self.z_dim = cfg.z_dim
+
+    @torch.inference_mode()
+    def first_layer(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The generator's first hidden layer for latents z and labels y (N, A): where directions are found."""
+        G = self.G
+        head = G.fc if hasattr(G, "fc") else G.net[:3]
+        if getattr(G, "embed", None) is not None:
+            z = torch.cat([z, G.embed(y)], 1)
+        return head(z)
+
+    def render(self, z: torch.Tensor, labels: torch.Tensor | None = None, batch: int = 256) -> torch.Tensor:
+        """Latents (N, z_dim) and class labels to images in [-1, 1], (N, C, H, W), on the CPU."""
+        out = []
+        for i in range(0, z.shape[0], batch):
+            y = labels[i:i + batch].to(self.device) if self.num_classes and labels is not None else None
+            out.append(self.G(z[i:i + batch].to(self.device), y).float().cpu())
+        return torch.cat(out)

@@ -1,0 +1,54 @@
+"""The music kind's options: the recurrent network over MidiTok tokens (REMI or TSD, all tracks in one stream)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import ClassVar
+
+from genart.core.config import TrainConfig, choice, option, positive
+from genart.core.errors import ConfigError
+from genart.models.recurrent_config import RecurrentConfig
+
+MUSIC_DATA_HELP = "A folder of .mid/.midi (and .abc, .xml, .mxl, .musicxml) files, one file, or builtin:bach."
+
+
+@dataclass
+class MusicConfig(RecurrentConfig):
+    """Music with the recurrent network over MidiTok tokens.
+
+    `transpose` is a range of semitones, e.g. "-5..6": every training piece is also used transposed by each shift
+    (held-out pieces never are). `max_pieces` (0: all) keeps the first N pieces of the data, for quick runs."""
+
+    kind: ClassVar[str] = "music"
+    val_hint = "0.1 holds out a tenth of the pieces; 0 turns validation off"
+    data: str = option("", MUSIC_DATA_HELP)
+    seed: int = option(0, "Random seed (also picks the held-out pieces).")
+    batch: int = option(32, "Parallel lanes of tokens per step.")
+    sample_every: int = option(250, "Write a MIDI preview and compute the validation loss every N steps (0: at the end).")
+    tokenizer: str = option("remi", "MidiTok tokens: remi (bars and positions) or tsd (time shifts).")
+    drums: str = option("keep", "keep or drop drum tracks.")
+    transpose: str = option("0", "Augment the training pieces with transpositions, e.g. -5..6 (0: none).")
+    max_pieces: int = option(0, "Use only the first N pieces (0: all).")
+    val_split: float = option(0.1, "Fraction of pieces held out for validation (0: none).")
+
+    def validate(self) -> None:
+        TrainConfig.validate(self)
+        choice("tokenizer", self.tokenizer, ("remi", "tsd"))
+        choice("drums", self.drums, ("keep", "drop"))
+        transpose_range(self.transpose)
+        positive("max_pieces", self.max_pieces, allow_zero=True)
+        self.validate_recurrent()
+
+
+def transpose_range(text: str) -> tuple[int, int]:
+    """"-5..6" (or "3", or "0": none) to the inclusive range of semitone shifts (-12 to 12)."""
+    m = re.fullmatch(r"\s*([+-]?\d+)\s*(?:\.\.\s*([+-]?\d+)\s*)?", str(text))
+    if not m:
+        raise ConfigError(f"--transpose {text!r} is not a range of semitones", "write e.g. -5..6, or 0 for none")
+    lo = int(m.group(1))
+    hi = int(m.group(2)) if m.group(2) is not None else lo
+    lo, hi = min(lo, 0, hi), max(lo, 0, hi)  # the piece as it is is always kept
+    if lo < -12 or hi > 12:
+        raise ConfigError(f"--transpose {text} reaches beyond an octave", "use shifts from -12 to 12, e.g. -5..6")
+    return lo, hi

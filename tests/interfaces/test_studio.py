@@ -1,0 +1,164 @@
+"""The studio's web API through FastAPI's TestClient: listings, images, sessions, text, and its safety rules."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+from conftest import quiet_console, train_tiny
+from PIL import Image
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from genart.studio.app import create_app  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """RUNS_DIR with a conditional gan, a tiny text run, a broken run, a symlink to a run outside, and a stray file."""
+    from genart.kinds.text.config import TextConfig
+    from genart.train import train
+
+    root = tmp_path_factory.mktemp("studio") / "runs"
+    root.mkdir()
+    train_tiny(root / "digits")
+    corpus = root.parent / "corpus.txt"
+    corpus.write_text("the quick brown fox jumps over the lazy dog. " * 60, encoding="utf-8")
+    train(TextConfig(data=str(corpus), layers=1, hidden=16, embed=8, batch=4, bptt=16, steps=4, warmup=1, log_every=2,
+                     sample_every=0, device="cpu", precision="fp32"), root / "words", console=quiet_console())
+    (root / "broken").mkdir()
+    (root / "broken" / "config.json").write_text('{"kind": "gan", "config": {"data": "x"}}')
+    outside = train_tiny(root.parent / "outside", labels="none", arch="mlp", steps=2)
+    os.symlink(outside, root / "sneaky")
+    (root / "notes.txt").write_text("not a run")
+    return root
+
+
+@pytest.fixture(scope="module")
+def client(runs: Path) -> TestClient:
+    return TestClient(create_app(runs, device="cpu"), raise_server_exceptions=False)
+
+
+def files_under(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+
+def assert_error(r, status: int, fragment: str = "") -> dict:
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert set(body) == {"error", "hint"} and fragment in body["error"], body
+    assert "Traceback" not in r.text and "File \"" not in r.text
+    return body
+
+
+def png(r) -> Image.Image:
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png", r.text
+    return Image.open(io.BytesIO(r.content))
+
+
+def test_lists_runs_and_pages(client: TestClient) -> None:
+    r = client.get("/")
+    assert r.status_code == 200 and "genart studio" in r.text and "/static/app.js" in r.text
+    assert "http://" not in r.text and "https://" not in r.text  # offline: no CDN
+    for asset in ("app.js", "style.css"):
+        r = client.get(f"/static/{asset}")
+        assert r.status_code == 200 and "https://" not in r.text
+    runs = {r["name"]: r for r in client.get("/api/runs").json()["runs"]}
+    assert set(runs) == {"digits", "words", "broken"}  # no symlinked run, no stray file
+    assert runs["digits"]["kind"] == "gan" and runs["digits"]["step"] == 20 and "builtin:digits" in runs["digits"]["data"]
+    assert runs["words"]["kind"] == "text" and runs["broken"]["step"] == 0  # listed: it has no checkpoint
+    detail = client.get("/api/runs/digits").json()
+    assert detail["image"] and detail["classes"][:2] == ["0", "1"] and len(detail["directions"]) == 8
+
+
+def test_images_carry_provenance_and_follow_the_controls(client: TestClient) -> None:
+    a = png(client.get("/api/runs/digits/image.png", params={"seed": 3}))
+    assert a.text["AI-generated"] == "true" and a.text["genart:run"] == "digits" and a.text["genart:seed"] == "3"
+    b = png(client.get("/api/runs/digits/image.png", params={"seed": 3, "edits": "0:3.0,2:-1", "mix": 5, "cls": "7"}))
+    assert b.tobytes() != a.tobytes() and b.text["genart:edits"] == "0:3.0,2:-1" and b.text["genart:class"] == "7"
+    assert png(client.get("/api/runs/digits/image.png", params={"seed": 3})).tobytes() == a.tobytes()  # deterministic
+    r = client.get("/api/runs/digits/grid.png", params={"seed": 0, "n": 16, "truncation": 0.7})
+    assert png(r).text["genart:seeds"] == "0-15" and "attachment" in r.headers["content-disposition"]
+    r = client.get("/api/runs/digits/walk.gif", params={"a": "1", "b": "2", "frames": 6, "download": True})
+    assert r.status_code == 200 and r.headers["content-type"] == "image/gif" and "attachment" in r.headers["content-disposition"]
+    gif = Image.open(io.BytesIO(r.content))
+    assert gif.n_frames == 6 and json.loads(gif.info["comment"])["ai_generated"] == "true"
+
+
+def test_evolution_sessions_live_in_the_runs_studio_folder(client: TestClient, runs: Path) -> None:
+    before = files_under(runs)
+    s = client.post("/api/runs/digits/sessions/web/start", json={"n": 8, "seed": 4}).json()
+    assert s["generation"] == 0 and len(s["members"]) == 8
+    s = client.post("/api/runs/digits/sessions/web/evolve", json={"like": [2, 5], "dislike": [0]}).json()
+    assert s["generation"] == 1 and [m["origin"] for m in s["members"][:2]] == ["kept 2", "kept 5"]
+    assert client.get("/api/runs/digits/sessions/web").json()["generation"] == 1
+    png(client.get("/api/runs/digits/sessions/web/3.png"))
+    r = client.get("/api/runs/digits/walk.gif", params={"a": "s:web:0", "b": "7", "frames": 4})
+    assert r.status_code == 200
+    new = files_under(runs) - before
+    assert new and all(p.startswith("digits/studio/") for p in new), new
+    assert_error(client.get("/api/runs/digits/sessions/web/99.png"), 404, "not in generation")
+    assert_error(client.post("/api/runs/digits/sessions/web/evolve", json={"like": [9]}), 400, "not in this generation")
+    assert_error(client.post("/api/runs/digits/sessions/nosuch/evolve", json={"like": [1]}), 404, "no session")
+    assert_error(client.post("/api/runs/digits/sessions/bad.name/start", json={}), 400, "not allowed")
+
+
+def test_text_pages_generate_with_primer_and_temperature(client: TestClient) -> None:
+    r = client.post("/api/runs/words/text", json={"prime": "the ", "temperature": 0.7, "length": 20, "n": 2, "seed": 1})
+    body = r.json()
+    assert r.status_code == 200 and len(body["texts"]) == 2 and all(t.startswith("the ") for t in body["texts"])
+    assert body["provenance"]["ai_generated"] == "true" and body["provenance"]["temperature"] == 0.7
+    again = client.post("/api/runs/words/text", json={"prime": "the ", "temperature": 0.7, "length": 20, "n": 2, "seed": 1})
+    assert again.json()["texts"] == body["texts"]
+    assert_error(client.get("/api/runs/words/image.png"), 400, "text run")
+    assert_error(client.post("/api/runs/digits/text", json={}), 400, "gan run")
+    assert_error(client.get("/api/runs/words/music.wav"), 400, "not a music run")
+
+
+@pytest.mark.parametrize("path", [
+    "/api/runs/..", "/api/runs/%2E%2E", "/api/runs/..%2F..%2Fetc", "/api/runs/%2Fetc%2Fpasswd", "/api/runs/.hidden",
+    "/api/runs/sneaky", "/api/runs/sneaky/image.png", "/api/runs/notes.txt", "/api/runs/nope/image.png",
+    "/api/runs/digits%2F..%2F..%2Fwords", "/static/../app.py", "/static/%2E%2E/app.py",
+    "/api/runs/digits/sessions/..%2F..%2Fconfig/3.png", "/api/runs/digits/walk.gif?a=1&b=s:../../x:1",
+])
+def test_paths_cannot_reach_outside_the_runs_folder(client: TestClient, path: str) -> None:
+    r = client.get(path)
+    assert r.status_code in (400, 404, 422), (path, r.status_code, r.text[:200])
+    assert r.headers["content-type"].startswith("application/json") and "Traceback" not in r.text
+    assert "genart_version" not in r.text and "def " not in r.text
+
+
+@pytest.mark.parametrize("path, params", [
+    ("grid.png", {"n": 257}), ("grid.png", {"n": 0}), ("image.png", {"seed": -1}), ("image.png", {"seed": 2**31}),
+    ("image.png", {"truncation": 0}), ("image.png", {"truncation": 11}), ("image.png", {"size": 5000}),
+    ("image.png", {"edits": "99:1"}), ("image.png", {"edits": "0:100"}), ("image.png", {"edits": "0:1;x"}),
+    ("image.png", {"cls": "not-a-class"}), ("image.png", {"mix": -3}), ("walk.gif", {"a": "1", "b": "2", "frames": 1000}),
+    ("walk.gif", {"a": "1", "b": "x"}), ("walk.gif", {"a": "1"}), ("image.png", {"seed": "abc"}),
+])
+def test_out_of_range_parameters_are_clear_4xx_errors(client: TestClient, path: str, params: dict) -> None:
+    r = client.get(f"/api/runs/digits/{path}", params=params)
+    assert_error(r, r.status_code)
+    assert 400 <= r.status_code < 500, r.text
+
+
+def test_bad_bodies_and_broken_runs(client: TestClient) -> None:
+    assert_error(client.post("/api/runs/digits/sessions/w2/start", json={"n": 9999}), 422, "n")
+    assert_error(client.post("/api/runs/digits/sessions/w2/start", json={"n": 4, "truncation": -1}), 422, "truncation")
+    assert_error(client.post("/api/runs/words/text", json={"length": 10**6}), 422, "length")
+    assert_error(client.post("/api/runs/words/text", json={"prime": "x" * 5000}), 422, "prime")
+    assert_error(client.post("/api/runs/words/text", content=b"{not json", headers={"content-type": "application/json"}),
+                 422)
+    assert_error(client.get("/api/runs/broken"), 422, "cannot be loaded")
+    assert_error(client.get("/api/runs/broken/image.png"), 422, "cannot be loaded")
+
+
+def test_studio_refuses_a_missing_folder(tmp_path: Path) -> None:
+    from genart.core.errors import GenartError
+
+    with pytest.raises(GenartError):
+        create_app(tmp_path / "missing")
