@@ -10,10 +10,13 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
 # torch first, pinned: a CPU build is on local disk here; an unpinned torch would pull a multi-GB CUDA build.
-$(STAMP): pyproject.toml | $(BIN)/python
+# Then the example plug-in kind (examples/plugin-kind: `genart train points`), so the kinds' contract test covers a
+# kind from another package; it adds no section to `genart demo`.
+$(STAMP): pyproject.toml examples/plugin-kind/pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet "torch==2.13.0"
 	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e examples/plugin-kind
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -28,7 +28,7 @@ if str(ROOT) not in sys.path:
 from machine import cpu_model, load_average  # noqa: E402
 
 from genart.core.device import cpu_has_bf16, set_threads  # noqa: E402
-from genart.data import load_images  # noqa: E402
+from genart.data.image_data import load_images  # noqa: E402
 from genart.data.images import ImageData  # noqa: E402
 from genart.io.images import to_signed  # noqa: E402
 from genart.kinds.vae.config import VAEConfig  # noqa: E402

@@ -5,7 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+from functools import cache
 from pathlib import Path
+
+import torch
 
 
 def cpu_model() -> str:
@@ -26,3 +29,36 @@ def load_average() -> str:
         return " ".join(f"{x:.2f}" for x in os.getloadavg())
     except OSError:
         return "n/a"
+
+
+def cpu_flag(name: str) -> bool:
+    try:
+        return bool(getattr(torch.cpu, name)())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def describe(threads: int) -> dict[str, str]:
+    """The machine table of benchmarks/run.py's report."""
+    return {
+        "CPU": cpu_model(),
+        "cores (os.cpu_count)": str(os.cpu_count()),
+        "torch": torch.__version__,
+        "threads (torch.get_num_threads)": str(threads),
+        "AVX512-BF16": str(cpu_flag("_is_avx512_bf16_supported")),
+        "AMX tiles": str(cpu_flag("_is_amx_tile_supported")),
+        "python": platform.python_version(),
+    }
+
+
+@cache
+def bf16_lstm() -> bool:
+    """Whether nn.LSTM runs under bf16 autocast here: oneDNN has no bf16 LSTM kernel for CPUs without bf16
+    instructions (torch raises "could not create a primitive descriptor"), so the bf16 LSTM figures are left out."""
+    lstm = torch.nn.LSTM(4, 4, batch_first=True)
+    try:
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+            lstm(torch.zeros(1, 2, 4))
+    except RuntimeError:
+        return False
+    return True

@@ -1,7 +1,7 @@
-"""The VAE and text-LSTM training cases of benchmarks/run.py, beside its GAN cases: for each, an "original" loop
-(the networks as first written: eager fp32, a DataLoader, probabilities then a plain loss), a "clean" one (the same
-networks eager fp32 on tensors already in memory, losses on logits), genart's own train_step in fp32 and bf16, and
-variants with one of genart's choices flipped.
+"""The VAE and text-LSTM training cases of benchmarks/run.py, beside its GAN cases (benchmarks/gan_cases.py): for
+each, an "original" loop (the networks as first written: eager fp32, a DataLoader, probabilities then a plain loss), a
+"clean" one (the same networks eager fp32 on tensors already in memory, losses on logits), genart's own train_step in
+fp32 and bf16, and variants with one of genart's choices flipped.
 
 The text figures are for the issue's network: a 2 x 512 LSTM, embedding 64, sequences of 128 characters, batch 32
 (4,096 characters per step); genart's default dropout (0.2) is on, and a variant shows it off.
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import bench_vae
 import torch
 import torch.nn.functional as F
 from bench_text import reference_training
@@ -29,6 +30,9 @@ from genart.models.recurrent import RecurrentLM
 CPU = torch.device("cpu")
 TEXT = {"hidden": 512, "layers": 2, "embed": 64, "batch": 32, "bptt": 128}
 TEXT_CHARS = 2_000_000  # characters of generated text to train on (speed does not depend on what they say)
+SOUND_TEXT = {"batch": 32, "bptt": 64}  # the text soundness run's options (the rest: `genart train text`'s defaults)
+PRECISIONS = ("fp32", "bf16")
+Row = tuple[str, str, Callable[[], object], str]  # (loop, precision, step, note)
 
 
 def _step_counter(fn: Callable[[int], Any]) -> Callable[[], Any]:
@@ -43,8 +47,9 @@ def _step_counter(fn: Callable[[int], Any]) -> Callable[[], Any]:
 
 # --- VAE, 32x32x3, batch 64 -------------------------------------------------------------------------------
 
-def vae_original_step(data: Any, batch: int = 64) -> Callable[[], object]:
+def vae_original_step(data: Any, batch: int | None = None) -> Callable[[], object]:
     """The VAE as first written: sigmoid on the decoder, binary cross-entropy on [0, 1] targets, a DataLoader."""
+    batch = batch or bench_vae.BATCH
     torch.manual_seed(0)
     cfg = vae_config(3)
     enc, dec = build_networks(cfg, 3)
@@ -80,7 +85,7 @@ def vae_genart(data: Any, precision: str, foreach: bool = False) -> Callable[[],
     return _step_counter(model.train_step)
 
 
-def vae_steps() -> list[tuple[str, str, Callable[[], object], str]]:
+def vae_steps() -> list[Row]:
     """(loop, precision, step, note) for the VAE at 32x32, 3 channels (gaussian likelihood), batch 64."""
     data = vae_random_data(3)
     rows = [("original", "fp32", vae_original_step(data), "sigmoid + BCE, DataLoader"),
@@ -165,20 +170,23 @@ def text_genart(cfg: TextConfig, data: Any, precision: str, foreach: bool = Fals
     return _step_counter(model.train_step)
 
 
-def text_steps(tmp: Any) -> tuple[list[tuple[str, str, Callable[[], object], str]], float]:
-    """(loop, precision, step, note) for the 2 x 512 LSTM, and its FLOPs per step."""
+def text_steps(tmp: Any, precisions: tuple[str, ...] = PRECISIONS) -> tuple[list[Row], float]:
+    """(loop, precision, step, note) for the 2 x 512 LSTM, and its FLOPs per step; the bf16 rows when `precisions`
+    has bf16."""
     cfg, data = text_data(tmp)
     vocab = data.vocab.size
     ids = data.train_ids
     no_drop = text_config(cfg.data, dropout=0.0)
     rows = [("original", "fp32", text_original_step(cfg, ids, vocab), "log_softmax + NLLLoss, DataLoader"),
             ("clean", "fp32", reference_training(cfg, ids, vocab, "fp32"), "nn.LSTM, cross-entropy, in-memory ids")]
-    for prec in ("fp32", "bf16"):
+    for prec in precisions:
         rows.append(("genart", prec, text_genart(cfg, data, prec), "dropout 0.2 (the default)"))
-    rows.append(("clean", "bf16", reference_training(cfg, ids, vocab, "bf16"), "the clean loop under bf16 autocast"))
-    for prec in ("fp32", "bf16"):
+    if "bf16" in precisions:
+        rows.append(("clean", "bf16", reference_training(cfg, ids, vocab, "bf16"), "the clean loop under bf16 autocast"))
+    for prec in precisions:
         rows.append(("variant: dropout 0", prec, text_genart(no_drop, data, prec), "like the reference loops"))
-    rows.append(("variant: foreach AdamW", "bf16", text_genart(cfg, data, "bf16", foreach=True), ""))
+    if "bf16" in precisions:
+        rows.append(("variant: foreach AdamW", "bf16", text_genart(cfg, data, "bf16", foreach=True), ""))
     return rows, text_flops_per_step(cfg, vocab)
 
 
@@ -187,17 +195,17 @@ def sampling_model(hidden: int) -> RecurrentLM:
     return RecurrentLM(65, 64, hidden, 2, "lstm", 0.2).eval()
 
 
-def text_soundness(steps: int, tail: int, seed: int = 0) -> dict[str, dict[str, float]]:
+def text_soundness(steps: int, tail: int, seed: int = 0, precisions: tuple[str, ...] = PRECISIONS) -> dict[str, dict[str, float]]:
     """The default text model (`genart train text --data builtin:shakespeare`, dropout off so both runs see the
     same computation) trained `steps` steps in fp32 and in bf16 from the same seed on the same batches: mean
     training loss over the last `tail` steps and the validation loss at the end, in nats per character."""
     from genart.core.registry import get_kind
 
-    cfg = TextConfig(data="builtin:shakespeare", dropout=0.0, steps=steps, batch=32, bptt=64, val_split=0.02)
+    cfg = TextConfig(data="builtin:shakespeare", dropout=0.0, steps=steps, val_split=0.02, **SOUND_TEXT)
     cfg.validate()
     data = get_kind("text").load_data(cfg, {})
     out = {}
-    for prec in ("fp32", "bf16"):
+    for prec in precisions:
         torch.manual_seed(seed)
         model = TextTrainable(cfg, data, CPU, prec, torch.Generator().manual_seed(seed + 1))
         losses = []

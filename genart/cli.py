@@ -317,11 +317,12 @@ def studio(
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Where to write the gallery.")] = Path("demo"),
     minutes: Annotated[float, typer.Option(help="Total training time across the demo's models.")] = 4.0,
+    quick: Annotated[bool, typer.Option("--quick", hidden=True, help="Evaluate on few samples (a smoke test).")] = False,
 ) -> None:
     """Train small models on built-in data and write an HTML gallery (about 6 minutes on 2 cores)."""
     from genart.demo import run_demo
 
-    index = run_demo(out, minutes=minutes, console=err_console)
+    index = run_demo(out, minutes=minutes, console=err_console, quick=quick)
     out_console.print(f"gallery: {index}")
 
 

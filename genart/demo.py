@@ -10,7 +10,8 @@ from typing import Any
 from rich.console import Console
 
 from genart.core.files import atomic_path
-from genart.core.registry import DemoSection, all_kinds, resolve_ref
+from genart.core.registry import IMAGES, TEXT, DemoSection, all_kinds, get_kind, resolve_ref
+from genart.core.rundir import RunDir
 
 
 @dataclass
@@ -20,6 +21,7 @@ class DemoContext:
     out: Path
     minutes: float
     console: Console
+    quick: bool = False  # a smoke test: evaluations on few samples (figures noisier, minutes fewer)
 
     def train(self, cfg: Any, run_dir: Path) -> Any:
         from genart.train import train
@@ -35,7 +37,15 @@ class DemoContext:
         """Evaluate the run (rewriting its model card with the figures) and return the figures as HTML."""
         from genart.evaluate import gallery_html
 
-        return gallery_html(run_dir, self.out, self.console)
+        return gallery_html(run_dir, self.out, self.console, **self._evaluation_options(run_dir))
+
+    def _evaluation_options(self, run_dir: Path) -> dict[str, Any]:
+        if not self.quick:
+            return {}
+        spec = get_kind(RunDir.open(run_dir).config.kind)
+        if spec.can(IMAGES):
+            return {"n": 64, "feature_steps": 20}
+        return {"n": 4, "length": 100 if spec.can(TEXT) else None}
 
     def lineage(self, model: Any) -> Any:
         """One lineage evolved by a simulated user, steered toward seed 999's image (see genart.evolve)."""
@@ -60,8 +70,8 @@ data. All outputs are AI-generated and carry provenance metadata.</p>{body}</bod
 """
 
 
-def run_demo(out: str | Path, minutes: float = 4.0, console: Console | None = None) -> Path:
-    """Train every section's model within `minutes` in all and write out/index.html."""
+def run_demo(out: str | Path, minutes: float = 4.0, console: Console | None = None, quick: bool = False) -> Path:
+    """Train every section's model within `minutes` in all and write out/index.html (quick: cheap evaluations)."""
     console = console or Console(stderr=True)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -70,7 +80,7 @@ def run_demo(out: str | Path, minutes: float = 4.0, console: Console | None = No
     total = sum(s.share for _, s in chosen)
     for _, s in chosen:
         console.rule(s.title)
-        ctx = DemoContext(out=out, minutes=minutes * s.share / total, console=console)
+        ctx = DemoContext(out=out, minutes=minutes * s.share / total, console=console, quick=quick)
         body = resolve_ref(s.make)(ctx, **{"name": s.name, **s.options})
         parts.append(f"<h2>{html.escape(s.title)}</h2>{body}")
     index = out / "index.html"

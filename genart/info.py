@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from genart.core.checkpoints import newest_info
+from genart.core.checkpoints import fallback_warning, newest_info
 from genart.core.rundir import RunDir
 
 
@@ -26,7 +26,7 @@ def run_info(path: str | Path) -> dict[str, Any]:
         path, meta = newest_info(run.checkpoints)
         facts.update(step=meta["step"], minutes=round(meta["elapsed"] / 60, 2), checkpoint=str(path))
         if path != run.last_checkpoint:
-            facts["warning"] = f"{run.last_checkpoint.name} is missing or unreadable; {path.name} is the newest readable"
+            facts["warning"] = fallback_warning(run.last_checkpoint, path, int(meta.get("step", 0)))
         if meta.get("best"):
             facts["best_val_loss"] = meta["best"].get("val_loss")
             facts["best_step"] = meta["best"].get("step")

@@ -18,11 +18,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from genart.core import distributed
-from genart.core.checkpoints import flatten_state, save_checkpoint
+from genart.core.checkpoints import LAST, flatten_state, save_checkpoint
 from genart.core.config import DEFAULT_MINUTES, TrainConfig
 from genart.core.device import pick_device, resolve_precision, set_threads
 from genart.core.errors import ConfigError, RunError, TrainingDiverged
-from genart.core.files import write_json
+from genart.core.files import FULL, WriteError, disk_full, write_failure, write_json
 from genart.core.registry import get_kind
 from genart.core.rundir import DATA, RunDir, prepare_run
 from genart.core.trainable import compile_failure
@@ -71,6 +71,7 @@ class Trainer:
         report = getattr(self.data, "report", {})
         self.run.resolved = {**self.spec.resolve_data(self.data), "precision": self.precision}
         if self.main:
+            self.run.remove_stale_temporaries()  # a killed run's half-written checkpoint, say
             print_report(self.console, report)
             write_json(self.run.path / DATA, report)  # the run folder appears only once its data is usable
             self.run.save_config()
@@ -125,9 +126,14 @@ class Trainer:
 
     def _load(self) -> None:
         """Resume from the last checkpoint, or (when it is unreadable) the newest readable one, with a warning."""
-        warn = (lambda m: self.console.print(f"[yellow]warning[/]: {m}", highlight=False)) if self.main else None
-        state, info, _ = self.run.load_checkpoint("last", warn=warn)
-        self.model.load_state(state["model"])
+        warn = (lambda m: self.console.print(f"[yellow]warning[/]: {m}", highlight=False, soft_wrap=True)) \
+            if self.main else None
+        state, info, path = self.run.load_checkpoint("last", warn=warn)
+        try:
+            self.model.load_state(state["model"])
+        except (RuntimeError, KeyError, ValueError, TypeError) as e:  # a checkpoint copied in from another run
+            raise RunError(f"{path} does not fit this run's networks ({str(e).splitlines()[0][:200]})",
+                           "restore this run's own checkpoints, or retrain with --fresh") from None
         torch.set_rng_state(state["rng"]["torch"])
         self.generator.set_state(state["rng"]["data"])
         if "cuda" in state["rng"] and self.device.type == "cuda":
@@ -227,7 +233,10 @@ class Trainer:
         return self.run
 
     def _preview(self, values: dict[str, float], quiet: bool) -> None:
-        self.run.samples.mkdir(parents=True, exist_ok=True)
+        try:
+            self.run.samples.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise write_failure(e, self.run.samples / f"step-{self.step:07d}") from e
         self.model.preview(self.run.samples / f"step-{self.step:07d}")
         figures = self.model.evaluate()
         if figures:
@@ -245,9 +254,8 @@ class Trainer:
 
     def _finish(self, values: dict[str, float]) -> None:
         from genart.card import write_model_card
-        from genart.io.plots import plot_metrics
 
-        plot_metrics(self.run.metrics(), self.run.path / "metrics.png", title=self.run.name)
+        # metrics.png was drawn by the preview at the last step, after the last row was logged
         write_model_card(self.run, evaluation={f"best {k}": v for k, v in self.best.items()} or None)
         self.console.print(f"[green]done[/]: step {self.step}, {self.elapsed / 60:.1f} min; run saved in {self.run.path}")
 
@@ -262,12 +270,33 @@ def train(cfg: TrainConfig, out: str | Path, fresh: bool = False, console: Conso
     try:
         return Trainer(cfg, out, fresh=fresh, console=console).fit()
     except Exception as e:
-        failure = compile_failure(e) if cfg.compile else None  # torch.compile fails at the first step, not before
+        failure = _explained(e, cfg, Path(out))
         if failure is not None:
             raise failure from e
         raise
     finally:
         distributed.finish()
+
+
+def _explained(e: Exception, cfg: TrainConfig, out: Path) -> Exception | None:
+    """The one-line error for a failure that needs more said than it says itself, or None."""
+    checkpoint = _file_size(out / "checkpoints" / LAST)
+    if isinstance(e, WriteError):
+        # a full disk: say how much the run needs to go on, the next checkpoint included, not just the failed file
+        if e.full and e.path is not None and checkpoint and e.path.parent.name != "checkpoints":
+            return disk_full(e.path, e.needed, run_needs=checkpoint + (e.needed or 0))
+        return None
+    if isinstance(e, OSError) and e.errno in FULL:  # a writer that does not go through genart.core.files
+        where = Path(e.filename) if isinstance(e.filename, str) else out / "a file"
+        return disk_full(where, None, run_needs=checkpoint or None)
+    return compile_failure(e) if cfg.compile else None  # torch.compile fails at the first step, not before
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _check_finite(state: dict[str, Any]) -> None:

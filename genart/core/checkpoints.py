@@ -3,18 +3,23 @@
 Every tensor (weights, EMA, optimizer moments, RNG states) is stored under a dotted name, and the rest (step,
 optimizer hyper-parameters, elapsed time) as JSON in the file's metadata.
 
-The trainer keeps the previous good checkpoint beside the last one: saving writes the new file to a temporary name,
-moves `last` to `previous`, then moves the new file to `last` (each step atomic). Readers that find `last` missing
-or unreadable (a half-copied run folder, a disk fault, a kill between the two moves) fall back to the newest
-readable checkpoint with a one-line warning naming the steps lost.
+The trainer keeps the previous good checkpoint beside the last one: saving writes the new file to a temporary name
+(fsynced), links `last` to `previous`, then renames the new file to `last` (each step atomic, so `last` is always
+there, old or new; where hard links are not supported `last` is moved to `previous` instead). A full disk or any
+other write error leaves `last` as it was and no temporary file. Readers that find `last` missing or unreadable (a
+half-copied run folder, a disk fault) fall back to the newest readable checkpoint with a one-line warning naming
+the steps lost.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import struct
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +28,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from genart.core.errors import RunError
-from genart.core.files import atomic_path, write_failure
+from genart.core.files import TMP_MARK, atomic_path
 from genart.core.version import __version__
 
 LAST = "last.safetensors"
@@ -75,20 +80,46 @@ def int_keys(opt_state: dict[str, Any]) -> dict[str, Any]:
 def save_checkpoint(path: Path, state: dict[str, Any], info: dict[str, Any], keep_previous: bool = False) -> None:
     """Write `state` (nested dicts of tensors) and `info` (JSON) to one safetensors file, atomically.
 
-    keep_previous: move the file already at `path` to PREVIOUS beside it before the new one takes its place."""
+    keep_previous: the file already at `path` becomes PREVIOUS beside it as the new one takes its place.
+    Raises WriteError (see genart.core.files) when it cannot be written; `path` is then unchanged."""
     tensors, tree = flatten_state(state)
     # safetensors refuses tensors sharing memory; checkpoints are small, so copies are cheap.
     tensors = {k: v.clone() for k, v in tensors.items()}
     meta = {"tree": json.dumps(tree), "info": json.dumps(info, default=str), "genart": __version__}
     size = sum(t.numel() * t.element_size() for t in tensors.values())
     path = Path(path)
-    with atomic_path(path, size) as tmp:
-        save_file(tensors, str(tmp), metadata=meta)
-        if keep_previous and path.exists():
-            try:
-                os.replace(path, path.with_name(PREVIOUS))
-            except OSError as e:
-                raise write_failure(e, path.with_name(PREVIOUS)) from e
+    with atomic_path(path, size, before_replace=(lambda: _keep_previous(path)) if keep_previous else None) as tmp:
+        try:
+            save_file(tensors, str(tmp), metadata=meta)
+        except SafetensorError as e:  # safetensors writes in Rust: its I/O errors (a full disk...) are not OSErrors
+            code = re.search(r"os error (\d+)", str(e))
+            raise (OSError(int(code[1]), os.strerror(int(code[1]))) if code else OSError(errno.EIO, str(e))) from e
+
+
+def _keep_previous(path: Path) -> None:
+    """Make the checkpoint at `path` (if any) PREVIOUS too, leaving `path` in place: a hard link, renamed over PREVIOUS."""
+    if not path.exists():
+        return
+    try:
+        check_header(path)
+    except RunError:
+        return  # a damaged `last` (cut short by a copy, say) is replaced, never kept over a good `previous`
+    previous = path.with_name(PREVIOUS)
+    link = path.with_name(f".{previous.stem}{TMP_MARK}link-{os.getpid()}{previous.suffix}")
+    with suppress(FileNotFoundError):
+        link.unlink()
+    try:
+        os.link(path, link)
+    except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        os.replace(path, previous)  # no hard links here (FAT, some network disks): a reader in between falls back
+        return
+    try:
+        os.replace(link, previous)
+    finally:
+        with suppress(FileNotFoundError):
+            link.unlink()
 
 
 # --- reading ------------------------------------------------------------------------------------------
@@ -123,7 +154,8 @@ def check_header(path: Path) -> None:
                        "it was cut short while copying, or is damaged")
 
 
-def load_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+def _read(path: Path, tensors: bool) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+    """A checkpoint's metadata, and its tensors when asked; one RunError for every way it can be damaged."""
     path = Path(path)
     if not path.exists():
         raise RunError(f"checkpoint {path} is missing", "train the run first")
@@ -131,29 +163,60 @@ def load_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
-        tensors = load_file(str(path))
-        return unflatten_state(tensors, json.loads(meta["tree"])), json.loads(meta["info"])
-    except (SafetensorError, KeyError, json.JSONDecodeError, OSError) as e:
+        return meta, (load_file(str(path)) if tensors else {})
+    except (SafetensorError, OSError) as e:
         raise RunError(f"checkpoint {path} is unreadable ({e})", "it is damaged; an earlier checkpoint may load") from None
+
+
+def _json(meta: dict[str, str], key: str, path: Path) -> Any:
+    try:
+        return json.loads(meta[key])
+    except (KeyError, json.JSONDecodeError) as e:
+        raise RunError(f"checkpoint {path} is unreadable (its {key!r} metadata: {e})",
+                       "it is damaged or not a genart checkpoint") from None
+
+
+def load_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(state, info) of a checkpoint: the nested state with its tensors, and the JSON info (step, elapsed, best)."""
+    meta, tensors = _read(path, tensors=True)
+    try:
+        state = unflatten_state(tensors, _json(meta, "tree", path))
+    except (KeyError, TypeError, ValueError) as e:
+        raise RunError(f"checkpoint {path} is unreadable (its state tree: {e})", "it is damaged") from None
+    return state, _json(meta, "info", path)
 
 
 def checkpoint_info(path: Path) -> dict[str, Any]:
     """The JSON part of a checkpoint (step, elapsed, best), without loading its tensors."""
-    path = Path(path)
-    if not path.exists():
-        raise RunError(f"checkpoint {path} is missing", "train the run first")
-    check_header(path)
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            return json.loads((f.metadata() or {})["info"])
-    except (SafetensorError, KeyError, json.JSONDecodeError, OSError) as e:
-        raise RunError(f"checkpoint {path} is unreadable ({e})", "it is damaged; an earlier checkpoint may load") from None
+    meta, _ = _read(path, tensors=False)
+    return _json(meta, "info", path)
 
 
 def fallbacks(folder: Path) -> list[Path]:
-    """Checkpoints to try when `last` fails, newest first: previous, then the kept step-N files, then best."""
+    """Checkpoints to try when `last` fails (previous, the kept step-N files, best), newest first by the step their
+    headers claim; those whose header is unreadable come last."""
     kept = sorted(folder.glob("step-*.safetensors"), reverse=True)
-    return [p for p in [folder / PREVIOUS, *kept, folder / BEST] if p.exists()]
+    found = [p for p in [folder / PREVIOUS, *kept, folder / BEST] if p.exists()]
+    steps = {p: claimed_step(p) for p in found}
+    return sorted(found, key=lambda p: -1 if steps[p] is None else -steps[p])  # a stable sort: ties keep this order
+
+
+def claimed_step(path: Path) -> int | None:
+    """The step a checkpoint's header says it holds, read without its tensors (None when unreadable): it names the
+    steps lost when a damaged `last` is passed over, and orders the fallbacks."""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            head = f.read(8)
+            if len(head) < 8:
+                return None
+            (n,) = struct.unpack("<Q", head)
+            if n > MAX_HEADER or n > size - 8:
+                return None
+            info = json.loads(json.loads(f.read(n))["__metadata__"]["info"])
+        return int(info["step"])
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return None
 
 
 def load_newest(folder: Path, warn: Callable[[str], None] | None = None,
@@ -184,13 +247,18 @@ def load_newest(folder: Path, warn: Callable[[str], None] | None = None,
             except RunError:
                 continue
             if warn is not None:
-                lost = _last_logged(folder.parent)
-                gone = f"steps {int(info.get('step', 0)) + 1} to {lost} are lost" if lost and lost > info.get("step", 0) \
-                    else "later steps are lost"
-                warn(f"{name} is {'missing' if not path.exists() else 'unreadable'}; using {alt.name} (step "
-                     f"{info.get('step', 0)}): {gone}")
+                warn(fallback_warning(path, alt, int(info.get("step", 0))))
             return state, info, alt
         raise RunError(first.message, "no earlier checkpoint is readable either: retrain with --fresh") from None
+
+
+def fallback_warning(last: Path, used: Path, step: int) -> str:
+    """The one line that says `last` was passed over for `used` (at `step`), and which steps that loses."""
+    lost = claimed_step(last) if last.exists() else None
+    lost = lost if lost is not None else _last_logged(last.parent.parent)
+    gone = f"steps {step + 1} to {lost} are lost" if lost is not None and lost > step else "later steps are lost"
+    how = "unreadable (damaged or cut short)" if last.exists() else "missing"
+    return f"{last.name} is {how}; using {used.name} (step {step}): {gone}"
 
 
 def newest_info(folder: Path) -> tuple[Path, dict[str, Any]]:

@@ -50,7 +50,7 @@ def idle_cores() -> int:
     work genart itself just finished (a demo's previous model, say) does not count; elsewhere the 1-minute load
     average stands in."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    busy = _busy_cores(0.25)
+    busy = busy_cores(0.25)
     if busy is None:
         try:
             busy = os.getloadavg()[0]
@@ -59,24 +59,28 @@ def idle_cores() -> int:
     return max(1, cores - int(busy + 0.5))
 
 
-def _busy_cores(seconds: float) -> float | None:
+def cpu_times() -> tuple[int, int] | None:
+    """(all, idle) clock ticks the machine's CPUs have spent since boot, from /proc/stat (None without it: not Linux).
+    all is user .. steal (guest time is already inside user), idle is idle + iowait; os.sysconf("SC_CLK_TCK") ticks
+    make a second. Two samples say how busy the machine was between them."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields[:8]), idle
+
+
+def busy_cores(seconds: float) -> float | None:
     """How many of the machine's cores other processes kept busy during the next `seconds` (None without /proc)."""
     import time
 
-    def sample() -> tuple[int, int] | None:
-        try:
-            with open("/proc/stat", encoding="ascii") as f:
-                fields = [int(x) for x in f.readline().split()[1:]]
-        except (OSError, ValueError):
-            return None
-        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-        return sum(fields[:8]), idle  # user .. steal (guest time is already inside user)
-
-    first = sample()
+    first = cpu_times()
     if first is None:
         return None
     time.sleep(seconds)
-    second = sample()
+    second = cpu_times()
     if second is None or second[0] <= first[0]:
         return None
     total, idle = second[0] - first[0], second[1] - first[1]

@@ -140,9 +140,15 @@ def _plugin_specs() -> list[KindSpec]:
 @cache
 def all_kinds() -> dict[str, KindSpec]:
     """Every kind: genart's own (genart/kinds/*/), then the plug-ins' (a plug-in cannot replace a built-in kind)."""
-    kinds: dict[str, KindSpec] = {}
-    for spec in [*_builtin_specs(), *_plugin_specs()]:
-        kinds.setdefault(spec.name, spec)
+    kinds: dict[str, KindSpec] = {spec.name: spec for spec in _builtin_specs()}
+    for spec in _plugin_specs():
+        if spec.name in kinds:
+            import sys
+
+            print(f"warning: a genart kind plug-in ({spec.config.__module__}) is named {spec.name!r} like a kind genart "
+                  "already has; it is ignored (rename it)", file=sys.stderr)
+            continue
+        kinds[spec.name] = spec
     return kinds
 
 

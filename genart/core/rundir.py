@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,13 +13,16 @@ from typing import Any
 from genart.core.checkpoints import LAST, fallbacks, load_newest
 from genart.core.config import TrainConfig
 from genart.core.errors import ConfigError, RunError
-from genart.core.files import atomic_path, read_json, write_json
+from genart.core.files import TMP_MARK, append_text, atomic_path, read_json, remove_stale_temporaries, write_json
 from genart.core.registry import config_class
 from genart.core.version import __version__
 
 CONFIG = "config.json"
 DATA = "data.json"
 METRICS = "metrics.jsonl"
+MAX_CONFIG = 256 << 20  # a config.json larger than this (a text run's vocabulary included) is not genart's
+# Sizes config.json's "resolved" part may give the networks built from it, refused beyond these before any is built.
+RESOLVED_LIMITS = {"channels": 4, "embed": 8192, "vocab_size": 1 << 24, "classes": 1 << 16}
 
 
 @dataclass
@@ -63,16 +67,18 @@ class RunDir:
         path = Path(path)
         if not path.is_dir():
             raise RunError(f"no run at {path}", "give the folder passed to 'genart train --out'")
-        raw = read_json(path / CONFIG)
+        raw = read_json(path / CONFIG, limit=MAX_CONFIG)
         try:
             cfg = config_class(raw["kind"]).from_dict(raw["config"])
             cfg.validate()  # a config claiming absurd sizes is refused before anything is built from it
+            resolved = raw.get("resolved", {})
+            _check_resolved(resolved)
         except (KeyError, TypeError, AttributeError) as e:
             raise RunError(f"{path / CONFIG} is incomplete ({e})", "retrain with --fresh") from None
         except ConfigError as e:
             raise RunError(f"{path / CONFIG} is not a usable config: {e.message}",
                            "restore the run folder, or retrain with --fresh") from None
-        return cls(path=path, config=cfg, resolved=raw.get("resolved", {}))
+        return cls(path=path, config=cfg, resolved=resolved)
 
     def data_report(self) -> dict[str, Any]:
         """data.json (the ingest report), or {} when the run has none yet."""
@@ -101,15 +107,45 @@ class RunDir:
         return rows
 
     def append_metrics(self, rows: list[dict[str, Any]]) -> None:
+        """Append rows to metrics.jsonl (a failed write leaves no partial line and raises WriteError)."""
         if rows:
-            with open(self.path / METRICS, "a", encoding="utf-8") as f:
-                f.write("".join(json.dumps(r) + "\n" for r in rows))
+            append_text(self.path / METRICS, "".join(json.dumps(r) + "\n" for r in rows))
 
     def truncate_metrics(self, step: int) -> None:
-        """Drop rows logged after `step` (they came from steps lost in a crash and will be redone)."""
-        rows = [r for r in self.metrics() if r.get("step", 0) <= step]
-        with atomic_path(self.path / METRICS) as tmp:
-            tmp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        """Drop rows logged after `step` (they came from steps lost in a crash and will be redone), and any partial
+        line a kill left; the file is rewritten only when something is dropped."""
+        p = self.path / METRICS
+        try:
+            old = p.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            old = ""
+        text = "".join(json.dumps(r) + "\n" for r in self.metrics() if r.get("step", 0) <= step)
+        if text != old:
+            with atomic_path(p, len(text.encode())) as tmp:
+                tmp.write_text(text, encoding="utf-8")
+
+    def remove_stale_temporaries(self) -> list[Path]:
+        """Delete the temporary files a killed trainer left (a half-written checkpoint, say); for the trainer, as it
+        starts. Other commands' temporary files in the run folder (evaluate's, ...) are left alone."""
+        removed = remove_stale_temporaries(self.checkpoints) + remove_stale_temporaries(self.samples)
+        for stem in (Path(CONFIG).stem, Path(DATA).stem, Path(METRICS).stem):
+            for p in self.path.glob(f".{stem}{TMP_MARK}*"):
+                with suppress(OSError):
+                    p.unlink()
+                    removed.append(p)
+        return removed
+
+
+def _check_resolved(resolved: Any) -> None:
+    """Refuse a "resolved" part of config.json claiming absurd sizes (a hand edit, a damaged file)."""
+    if not isinstance(resolved, dict):
+        raise ConfigError("its \"resolved\" part is not a JSON object", "")
+    for key, limit in RESOLVED_LIMITS.items():
+        value = resolved.get(key)
+        n = len(value) if isinstance(value, list) else value
+        if value is not None and not (isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= limit):
+            what = f"{n:,} {key}" if isinstance(value, list) else f"{key} {value!r}"
+            raise ConfigError(f"it claims {what} (at most {limit:,})", "")
 
 
 def prepare_run(path: str | Path, cfg: TrainConfig, fresh: bool = False) -> tuple[RunDir, bool]:

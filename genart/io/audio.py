@@ -7,6 +7,7 @@ attack-decay-sustain-release envelope, drums a short burst of noise; it mixes at
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 import tempfile
@@ -73,13 +74,22 @@ def synthesise(score: Any, sr: int = SAMPLE_RATE) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def write_wav(samples: np.ndarray, path: Path, sr: int = SAMPLE_RATE) -> Path:
+def wav_bytes(samples: np.ndarray, sr: int = SAMPLE_RATE) -> bytes:
+    """Mono float samples in [-1, 1] as a 16-bit WAV, in memory (what write_wav writes; the studio serves it)."""
     pcm = np.clip(np.rint(samples * 32767), -32768, 32767).astype("<i2")
-    with atomic_path(Path(path)) as tmp, wave.open(str(tmp), "wb") as w:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(sr)
         w.writeframes(pcm.tobytes())
+    return buf.getvalue()
+
+
+def write_wav(samples: np.ndarray, path: Path, sr: int = SAMPLE_RATE) -> Path:
+    data = wav_bytes(samples, sr)
+    with atomic_path(Path(path), len(data)) as tmp:
+        tmp.write_bytes(data)
     return Path(path)
 
 

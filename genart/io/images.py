@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from pathlib import Path
@@ -67,17 +68,25 @@ def upscale(img: Image.Image, min_side: int = 256) -> Image.Image:
     return img.resize((img.width * k, img.height * k), Image.Resampling.NEAREST) if k > 1 else img
 
 
-def save_png(img: Image.Image, path: Path, provenance: dict[str, Any] | None = None) -> Path:
-    """Save a PNG atomically with provenance as text chunks."""
-    path = Path(path)
+def png_bytes(img: Image.Image, provenance: dict[str, Any] | None = None) -> bytes:
+    """The PNG with provenance as text chunks, in memory (what save_png writes; the studio serves it)."""
     info = PngInfo()
     for k, v in (provenance or {}).items():
         info.add_text(f"genart:{k}" if k != "ai_generated" else "AI-generated", _text(v))
     if provenance:
         info.add_text("Software", f"genart {provenance.get('genart_version', '')}".strip())
         info.add_text("Comment", "AI-generated with genart")
-    with atomic_path(path) as tmp:
-        img.save(tmp, format="PNG", pnginfo=info)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", pnginfo=info)
+    return buf.getvalue()
+
+
+def save_png(img: Image.Image, path: Path, provenance: dict[str, Any] | None = None) -> Path:
+    """Save a PNG atomically with provenance as text chunks."""
+    path = Path(path)
+    data = png_bytes(img, provenance)
+    with atomic_path(path, len(data)) as tmp:
+        tmp.write_bytes(data)
     return path
 
 

@@ -149,7 +149,8 @@ def train_features(images: torch.Tensor, size: int, steps: int = DEFAULT_STEPS, 
         net = FeatureNet(size, width, code, decoder=True).to(device)
     g = torch.Generator().manual_seed(seed + 1)
     opt = torch.optim.Adam(net.parameters(), lr=2e-3)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=max(1, steps), pct_start=0.1)
+    # (OneCycleLR divides by zero under about 10 steps: a schedule of at least 20, of which `steps` are run)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=max(20, steps), pct_start=0.1)
     net.train()
     assert net.decoder is not None
     for _ in range(steps):

@@ -25,3 +25,21 @@ def test_gpu_check_plumbing_run_passes_on_the_cpu(tmp_path: Path) -> None:
         assert checks[f"parity {kind}"] == "PASS"
         assert checks[f"speed {kind}"] == "PASS"
     assert "FAIL" not in checks.values()
+
+
+def test_a_kind_without_settings_is_a_skip_row(monkeypatch, tmp_path: Path) -> None:
+    """Kinds come from the registry; one without an entry in benchmarks/gpu_settings.py is reported, not a crash."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import gpu_check
+    import gpu_settings
+
+    monkeypatch.setattr(gpu_settings, "SETTINGS", {k: v for k, v in gpu_settings.SETTINGS.items() if k != "vae"})
+    monkeypatch.setattr(gpu_check, "SETTINGS", gpu_settings.SETTINGS)
+    rows_file = tmp_path / "rows.json"
+    code = gpu_check.main(["--device", "cpu", "--quick", "--kinds", "gan,vae", "--skip", "parity,fp16,compile,ddp",
+                           "--seconds", "0.1", "--cpu-seconds", "0.1", "--threads", "1", "--json", str(rows_file)])
+    assert code == 0
+    checks = {r["check"]: (r["status"], r["detail"]) for r in json.loads(rows_file.read_text())}
+    assert checks["settings vae"][0] == "SKIP" and "no settings" in checks["settings vae"][1]
+    assert checks["speed gan"][0] == "PASS"
+    assert "speed vae" not in checks

@@ -184,3 +184,15 @@ def test_the_checks_catch_what_they_are_for(tmp_path: Path) -> None:
 def test_no_file_is_too_long(path: str) -> None:
     lines = (ROOT / path).read_text(encoding="utf-8").count("\n")
     assert lines <= MAX_LINES, f"{path} has {lines} lines: split it at its seams"
+
+
+def test_the_registry_and_the_cli_load_without_torch() -> None:
+    """`genart --help` reads every kind's options without importing a model (parts are lazy references)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, genart.cli; from genart.core.registry import all_kinds; assert all_kinds(); "
+            "print(sorted(m for m in ('torch', 'numpy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]"

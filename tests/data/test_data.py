@@ -16,12 +16,12 @@ from conftest import (
     rgba_transparent,
     sixteen_bit,
 )
-from PIL import Image
+from PIL import Image, ImageOps
 
 import genart.data.images as images_mod
 from genart.core.errors import DataError
-from genart.data import load_images
 from genart.data.builtin import load_builtin
+from genart.data.image_data import load_images
 from genart.data.images import decode_image, load_folder
 from genart.kinds.gan.config import GANConfig
 
@@ -247,9 +247,31 @@ def test_labels_from_subfolders(tmp_path: Path) -> None:
 
 
 def test_single_file_as_data(tmp_path: Path) -> None:
-    noise_rgb(12, 12).save(tmp_path / "one.png")
+    """--data FILE: that image alone (its neighbours neither used nor reported), fitted like any other, no labels."""
+    (tmp_path / "alone").mkdir()
+    picture = noise_rgb(12, 12)
+    picture.save(tmp_path / "one.png")
+    picture.save(tmp_path / "alone" / "one.png")
+    noise_rgb(12, 12, seed=5).save(tmp_path / "neighbour.png")
+    (tmp_path / "broken.png").write_text("not a picture\n")
     data = load_folder(tmp_path / "one.png", 8)
-    assert len(data) == 1 and data.report["files"] == 1
+    assert tuple(data.images.shape) == (1, 3, 8, 8) and data.images.dtype == torch.uint8
+    expected = np.asarray(ImageOps.fit(picture, (8, 8), Image.Resampling.LANCZOS))  # centre crop, then resize
+    assert np.array_equal(data.images[0].permute(1, 2, 0).numpy(), expected)
+    assert data.labels is None and data.classes == [] and "classes" not in data.report
+    report = data.report
+    assert (report["files"], report["used"], report["skipped"], report["skipped_files"]) == (1, 1, 0, [])
+    assert (report["channels"], report["size"], report["fit"]) == (3, 8, "crop")
+    # the same picture as the only file of a folder: the same tensor and the same content hash
+    alone = load_folder(tmp_path / "alone", 8)
+    assert torch.equal(alone.images, data.images) and alone.report["content_hash"] == report["content_hash"]
+    # a grey file gives one channel; a file that is not an image is an error that says why
+    grey_image(30, 20).save(tmp_path / "grey.png")
+    grey = load_folder(tmp_path / "grey.png", 8, fit="stretch")
+    assert tuple(grey.images.shape) == (1, 1, 8, 8) and grey.report["fit"] == "stretch"
+    assert bool((grey.images[0, 0, :, 1:] >= grey.images[0, 0, :, :-1]).all())  # the gradient still runs left to right
+    with pytest.raises(DataError, match=r"1 files; 1 skipped, e\.g\. broken\.png: not an image PIL can read"):
+        load_folder(tmp_path / "broken.png", 8)
 
 
 def test_folders_without_usable_images_are_data_errors(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -133,17 +134,66 @@ def test_paths_cannot_reach_outside_the_runs_folder(client: TestClient, path: st
     assert "genart_version" not in r.text and "def " not in r.text
 
 
-@pytest.mark.parametrize("path, params", [
-    ("grid.png", {"n": 257}), ("grid.png", {"n": 0}), ("image.png", {"seed": -1}), ("image.png", {"seed": 2**31}),
-    ("image.png", {"truncation": 0}), ("image.png", {"truncation": 11}), ("image.png", {"size": 5000}),
-    ("image.png", {"edits": "99:1"}), ("image.png", {"edits": "0:100"}), ("image.png", {"edits": "0:1;x"}),
-    ("image.png", {"cls": "not-a-class"}), ("image.png", {"mix": -3}), ("walk.gif", {"a": "1", "b": "2", "frames": 1000}),
-    ("walk.gif", {"a": "1", "b": "x"}), ("walk.gif", {"a": "1"}), ("image.png", {"seed": "abc"}),
+@pytest.mark.parametrize("path, params, status, fragment", [
+    ("grid.png", {"n": 257}, 422, "invalid n"), ("grid.png", {"n": 0}, 422, "invalid n"),
+    ("image.png", {"seed": -1}, 422, "invalid seed"), ("image.png", {"seed": 2**31}, 422, "invalid seed"),
+    ("image.png", {"seed": "abc"}, 422, "invalid seed"), ("image.png", {"truncation": 0}, 422, "invalid truncation"),
+    ("image.png", {"truncation": 11}, 422, "invalid truncation"), ("image.png", {"size": 5000}, 422, "invalid size"),
+    ("image.png", {"edits": "99:1"}, 400, "direction 99 is out of range"),
+    ("image.png", {"edits": "0:100"}, 400, "amount 100.0 is out of range"),
+    ("image.png", {"edits": "0:1;x"}, 422, "invalid edits"),
+    ("image.png", {"cls": "not-a-class"}, 400, "not one of this run's classes"),
+    ("image.png", {"mix": -3}, 422, "invalid mix"),
+    ("walk.gif", {"a": "1", "b": "2", "frames": 1000}, 422, "invalid frames"),
+    ("walk.gif", {"a": "1", "b": "x"}, 422, "not an image reference"), ("walk.gif", {"a": "1"}, 422, "invalid b"),
 ])
-def test_out_of_range_parameters_are_clear_4xx_errors(client: TestClient, path: str, params: dict) -> None:
-    r = client.get(f"/api/runs/digits/{path}", params=params)
-    assert_error(r, r.status_code)
-    assert 400 <= r.status_code < 500, r.text
+def test_out_of_range_parameters_are_clear_4xx_errors(client: TestClient, path: str, params: dict, status: int,
+                                                      fragment: str) -> None:
+    body = assert_error(client.get(f"/api/runs/digits/{path}", params=params), status, fragment)
+    assert body["hint"], body  # every refusal says what to do instead
+
+
+def test_run_detail_carries_the_kinds_capabilities(client: TestClient) -> None:
+    digits = client.get("/api/runs/digits").json()
+    assert set(digits["capabilities"]) == {"images", "latent", "classes"} and digits["image"] is True
+    assert digits["z_dim"] > 0 and digits["method"] and digits["directions"]
+    words = client.get("/api/runs/words").json()
+    assert words["capabilities"] == ["sequence", "text"] and words["image"] is False
+    assert not {"z_dim", "directions", "sessions"} & set(words)  # no image or latent panel to fill
+    for path in ("image.png", "grid.png", "walk.gif?a=1&b=2", "sessions/web", "sessions/web/0.png"):
+        body = assert_error(client.get(f"/api/runs/words/{path}"), 400, "words is a text run; this makes images")
+        assert body["hint"] == "use a gan or vae run"  # the kinds that can, from the registry
+    assert_error(client.post("/api/runs/words/sessions/web/start", json={}), 400, "this makes images")
+
+
+def test_a_sampler_that_renders_is_no_image_kind_without_the_capability(runs: Path) -> None:
+    """Capabilities decide, not the sampler's methods: a kind whose sampler has `render` but which does not declare
+    IMAGES gets no image endpoints and no image panel."""
+    import torch
+
+    from genart.core.registry import SEQUENCE, TEXT
+
+    class Sampler:
+        z_dim = 4
+
+        def render(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            return torch.zeros(len(z), 1, 8, 8)
+
+    class Model:
+        kind, step, classes, sampler = "scroll", 3, [], Sampler()
+        spec = type("Spec", (), {"capabilities": frozenset({SEQUENCE, TEXT})})()
+
+        def can(self, capability: str) -> bool:
+            return capability in self.spec.capabilities
+
+    app = create_app(runs, device="cpu")
+    app.state.runs.cache[(runs / "words").resolve()] = (Model(), threading.Lock())
+    c = TestClient(app, raise_server_exceptions=False)
+    detail = c.get("/api/runs/words").json()
+    assert detail["kind"] == "scroll" and detail["image"] is False and detail["capabilities"] == ["sequence", "text"]
+    assert "z_dim" not in detail
+    assert_error(c.get("/api/runs/words/image.png"), 400, "words is a scroll run; this makes images")
+    assert_error(c.get("/api/runs/words/grid.png"), 400, "this makes images")
 
 
 def test_bad_bodies_and_broken_runs(client: TestClient) -> None:

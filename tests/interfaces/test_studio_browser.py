@@ -1,5 +1,6 @@
 """The studio in a real headless browser (Debian's chromium driven by Playwright): open a run, move a slider, like
-two images, evolve, and see the next generation appear. A screenshot is kept in test-artifacts/studio.png."""
+two images, evolve, and see the next generation appear; open a text run and get its text panel (the page picks
+panels by the run's capabilities). A screenshot is kept in test-artifacts/studio.png."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REPO, train_tiny
+from conftest import REPO, quiet_console, train_tiny
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
@@ -19,14 +20,21 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 
 @pytest.fixture(scope="module")
 def studio_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The studio over a folder with one tiny conditional GAN, served by uvicorn in a thread on a free port."""
+    """The studio over a folder with one tiny conditional GAN and one tiny text run, served by uvicorn in a thread on
+    a free port."""
     import uvicorn
 
+    from genart.kinds.text.config import TextConfig
     from genart.studio.app import create_app
+    from genart.train import train
 
     root = tmp_path_factory.mktemp("browser") / "runs"
     root.mkdir()
     train_tiny(root / "digits")
+    corpus = root.parent / "corpus.txt"
+    corpus.write_text("the quick brown fox jumps over the lazy dog. " * 60, encoding="utf-8")
+    train(TextConfig(data=str(corpus), layers=1, hidden=16, embed=8, batch=4, bptt=16, steps=4, warmup=1, log_every=2,
+                     sample_every=0, device="cpu", precision="fp32"), root / "words", console=quiet_console())
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)  # connections wait in the backlog until the server runs: no need to poll for start-up
@@ -43,7 +51,9 @@ def grid_loaded(page) -> None:
                            " return g.dataset.count > 0 && g.dataset.loaded === g.dataset.count; }", timeout=60_000)
 
 
-def test_open_slide_like_evolve_in_a_real_browser(studio_url: str, tmp_path: Path) -> None:
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator:
+    """A persistent chromium context (skipped without /usr/bin/chromium or playwright)."""
     if not CHROMIUM.exists():
         pytest.skip("no /usr/bin/chromium (apt-get install -y chromium; .ci/run installs it)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
@@ -52,41 +62,63 @@ def test_open_slide_like_evolve_in_a_real_browser(studio_url: str, tmp_path: Pat
         ctx = p.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path=str(CHROMIUM),
                                                    headless=True, args=ARGS, viewport={"width": 1200, "height": 900})
         try:
-            page = ctx.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(studio_url)
-            page.click("#runs button[data-run='digits']")
-            grid_loaded(page)
-            assert page.locator("#grid .cell").count() == 12
-            assert page.locator("input.direction").count() == 8
-
-            page.fill("#seed", "40")  # move the seed slider: the grid is remade from seed 40
-            page.wait_for_function("() => document.querySelector('#grid .cell img')?.alt === 'seed 40'", timeout=60_000)
-            grid_loaded(page)
-            page.fill("#dir-0", "2.5")  # and a direction slider
-            page.wait_for_function("() => document.querySelector('#grid .cell img')?.src.includes('edits=0%3A2.5')",
-                                   timeout=60_000)
-            grid_loaded(page)
-            assert page.evaluate("() => [...document.querySelectorAll('#grid img')].every(i => i.naturalWidth > 0)")
-
-            page.click(".cell[data-index='2'] button.like")
-            page.click(".cell[data-index='7'] button.like")
-            page.click(".cell[data-index='0'] button.dislike")
-            assert page.locator(".cell.liked").count() == 2
-            page.click("#evolve")
-            page.wait_for_function("() => document.getElementById('generation').textContent.includes('generation 1')",
-                                   timeout=60_000)
-            grid_loaded(page)
-            captions = page.locator("#grid figcaption span").all_inner_texts()
-            assert captions[0].endswith("kept 2") and captions[1].endswith("kept 7"), captions
-            assert any("child of" in c for c in captions) and page.locator(".cell.liked").count() == 0
-            assert page.evaluate("() => [...document.querySelectorAll('#grid img')].every(i => i.naturalWidth > 0)")
-            assert page.locator("#error").is_hidden() and not errors, errors
-
-            ARTIFACTS.mkdir(exist_ok=True)
-            shot = ARTIFACTS / "studio.png"
-            page.screenshot(path=str(shot), full_page=True)
-            assert shot.stat().st_size > 1000
+            yield ctx
         finally:
             ctx.close()
+
+
+def test_open_slide_like_evolve_in_a_real_browser(studio_url: str, browser) -> None:
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(studio_url)
+    page.click("#runs button[data-run='digits']")
+    grid_loaded(page)
+    assert page.locator("#grid .cell").count() == 12
+    assert page.locator("input.direction").count() == 8
+
+    page.fill("#seed", "40")  # move the seed slider: the grid is remade from seed 40
+    page.wait_for_function("() => document.querySelector('#grid .cell img')?.alt === 'seed 40'", timeout=60_000)
+    grid_loaded(page)
+    page.fill("#dir-0", "2.5")  # and a direction slider
+    page.wait_for_function("() => document.querySelector('#grid .cell img')?.src.includes('edits=0%3A2.5')",
+                           timeout=60_000)
+    grid_loaded(page)
+    assert page.evaluate("() => [...document.querySelectorAll('#grid img')].every(i => i.naturalWidth > 0)")
+
+    page.click(".cell[data-index='2'] button.like")
+    page.click(".cell[data-index='7'] button.like")
+    page.click(".cell[data-index='0'] button.dislike")
+    assert page.locator(".cell.liked").count() == 2
+    page.click("#evolve")
+    page.wait_for_function("() => document.getElementById('generation').textContent.includes('generation 1')",
+                           timeout=60_000)
+    grid_loaded(page)
+    captions = page.locator("#grid figcaption span").all_inner_texts()
+    assert captions[0].endswith("kept 2") and captions[1].endswith("kept 7"), captions
+    assert any("child of" in c for c in captions) and page.locator(".cell.liked").count() == 0
+    assert page.evaluate("() => [...document.querySelectorAll('#grid img')].every(i => i.naturalWidth > 0)")
+    assert page.locator("#error").is_hidden() and not errors, errors
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "studio.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 1000
+
+
+def test_a_text_run_gets_the_text_panel(studio_url: str, browser) -> None:
+    """The page picks its panel from the run's capabilities (SEQUENCE + TEXT): the text panel, no image controls."""
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(studio_url)
+    page.click("#runs button[data-run='words']")
+    page.wait_for_selector("#text-page:not([hidden])", timeout=60_000)
+    assert page.locator("#image-page").is_hidden() and page.locator("#music-page").is_hidden()
+    page.fill("#prime", "the ")
+    page.fill("#length", "12")
+    page.fill("#text-n", "2")
+    page.click("#write")
+    page.wait_for_function("() => document.querySelectorAll('#texts pre').length === 2", timeout=60_000)
+    assert all(t.startswith("the ") for t in page.locator("#texts pre").all_inner_texts())
+    assert page.locator("#error").is_hidden() and not errors, errors

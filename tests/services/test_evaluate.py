@@ -17,7 +17,7 @@ from rich.console import Console
 
 from genart.core.errors import GenartError
 from genart.core.files import read_json
-from genart.data import load_images
+from genart.data.image_data import load_images
 from genart.evaluate import evaluate, evaluator
 from genart.kinds.gan.config import GANConfig
 from genart.kinds.text.config import TextConfig

@@ -20,4 +20,8 @@ KIND = KindSpec(
                                       "chorales that ship inside music21 (all four voices, six held out):"}),
     ),
     data_help=MUSIC_DATA_HELP,
+    # the smallest settings that exercise every part, for tests (tests/kinds/test_contract.py)
+    extras={"tiny": {"config": {"data": "builtin:bach", "max_pieces": 3, "val_split": 0.34, "layers": 1, "hidden": 32,
+                                "embed": 16, "batch": 4, "bptt": 32, "warmup": 2},
+                     "generate": {"out": "song.mid", "n": 2, "bars": 1}, "evaluate": {"n": 2, "length": 1}}},
 )

@@ -26,6 +26,7 @@ def section(ctx: Any, about: str, name: str = "music-bach", pieces: int = 60, ba
     write_midi(piece.score, out / f"{name}.mid", prov)
     render_wav(piece.score, out / f"{name}.wav", prov)
     shutil.copyfile(run_dir / "metrics.png", out / f"{name}-losses.png")
+    evaluation = ctx.evaluation(run_dir)  # also rewrites the model card with the figures
     bach = model.sampler.data_statistics
     rows = "".join(f"<tr><td>{k.replace('_', ' ')}</td><td>{piece.stats[k]:.3f}</td>"
                    f"<td>{bach[k]['mean']:.3f} &plusmn; {bach[k]['sd']:.3f}</td></tr>" for k in STATS if k in bach)
@@ -37,6 +38,6 @@ def section(ctx: Any, about: str, name: str = "music-bach", pieces: int = 60, ba
             f'<figure><img src="{name}-losses.png" width="420"><figcaption>losses</figcaption></figure></div>'
             f"<table><tr><th>statistic</th><th>this chorale</th><th>Bach (training pieces, mean &plusmn; sd)</th></tr>"
             f"{rows}</table><p>Distances to Bach's figures, not scores: a loop of one bar beats Bach on scale and "
-            f"groove consistency.</p>"
+            f"groove consistency.</p>{evaluation}"
             f'<p class="cmd">genart generate {html.escape(str(run_dir))} --out chorale.mid --bars 16 --wav '
             f"--temperature 0.9 --top-k 20 --seed 4</p>")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, ClassVar
 
 from genart.core.config import TrainConfig, choice, option
@@ -19,6 +21,24 @@ TEXT_DEFAULTS: dict[str, Any] = {
     "hidden": 256,
     "embed": lambda c: min(c.hidden, 64 if c.tokens == "char" else 256),
 }
+
+
+def source_run(path: str) -> Any:
+    """The --init-from run (genart.core.rundir.RunDir), opened once however often it is asked for: the config fills in
+    its options from it, the data its vocabulary, the model its weights."""
+    key = Path(path).resolve()
+    try:
+        stamp = (key / "config.json").stat().st_mtime_ns
+    except OSError:
+        stamp = 0
+    return _open_run(key, stamp)
+
+
+@lru_cache(maxsize=4)
+def _open_run(path: Path, stamp: int) -> Any:
+    from genart.core.rundir import RunDir
+
+    return RunDir.open(path)
 
 
 @dataclass
@@ -62,10 +82,8 @@ class TextConfig(RecurrentConfig):
 
     def _inherit(self) -> None:
         """Fine-tuning: unset network and tokenisation options come from the --init-from run; set ones must match."""
-        from genart.core.rundir import RunDir
-
         try:
-            src = RunDir.open(self.init_from)
+            src = source_run(self.init_from)
         except GenartError as e:
             raise ConfigError(f"--init-from {self.init_from}: {e.message}", "give a trained text run's folder") from None
         if src.config.kind != self.kind:

@@ -20,6 +20,7 @@ import torch
 
 from genart.core.errors import ConfigError, DataError
 from genart.data.files import BUILTIN_PREFIX, find_files, inside, rel
+from genart.kinds.text.config import source_run
 from genart.kinds.text.corpus import shakespeare
 from genart.kinds.text.vocab import BPEVocab, CharVocab, missing_message, normalise, vocab_from_json
 
@@ -210,9 +211,7 @@ def load_text(cfg: Any, resolved: dict[str, Any]) -> TextData:
     if resolved.get("vocab"):
         vocab = vocab_from_json(resolved["vocab"])
     elif cfg.init_from:
-        from genart.core.rundir import RunDir
-
-        src = RunDir.open(cfg.init_from)
+        src = source_run(cfg.init_from)
         if "vocab" not in src.resolved:
             raise DataError(f"--init-from {cfg.init_from} has no vocabulary in its config.json",
                             "fine-tune from a trained text run")

@@ -10,6 +10,7 @@ import torch
 
 from genart.core.errors import ConfigError, RunError
 from genart.core.files import write_text
+from genart.kinds.text.config import source_run
 from genart.kinds.text.vocab import missing_message, normalise, vocab_from_json
 from genart.models.recurrent import RecurrentLM, build_model
 from genart.models.sequence_sampling import check_sampling, parse_temperature, sample_tokens
@@ -60,9 +61,7 @@ def default_prime(vocab: Any) -> list[int]:
 
 def init_weights_from(model: RecurrentLM, run_path: str, vocab: Any) -> None:
     """Copy another text run's weights into `model`; rows of symbols new to `vocab` keep their fresh values."""
-    from genart.core.rundir import RunDir
-
-    run = RunDir.open(run_path)
+    run = source_run(run_path)
     which = "best" if (run.checkpoints / "best.safetensors").exists() else "last"
     state, _, _ = run.load_checkpoint(which)
     weights = state["model"]["model"]

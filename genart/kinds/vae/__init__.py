@@ -9,8 +9,8 @@ KIND = KindSpec(
     config=VAEConfig,
     summary="Train an image VAE (encoder, decoder, latent space) on a folder of images or built-in data.",
     capabilities=frozenset({IMAGES, LATENT, ENCODE}),
-    data="genart.data:load_image_data",
-    resolve="genart.data:image_resolve",
+    data="genart.data.image_data:load_image_data",
+    resolve="genart.data.image_data:image_resolve",
     trainable="genart.kinds.vae.model:VAETrainable",
     sampler="genart.kinds.vae.model:VAESampler",
     evaluate="genart.kinds.vae.evaluate:evaluate_vae",
@@ -20,4 +20,7 @@ KIND = KindSpec(
                              "about": "A convolutional VAE trained on the same digits, 5% of them held out."}),
     ),
     data_help=IMAGE_DATA_HELP,
+    # the smallest settings that exercise every part, for tests (tests/kinds/test_contract.py)
+    extras={"tiny": {"config": {"data": "builtin:digits", "size": 8, "width": 8, "latent": 8, "batch": 16},
+                     "generate": {"out": "grid.png", "n": 4}, "evaluate": {"n": 20, "feature_steps": 20}}},
 )

@@ -12,7 +12,7 @@ def section(ctx: Any, data: str, name: str, size: int, about: str) -> str:
     out, minutes = ctx.out, ctx.minutes
     import dataclasses
 
-    from genart.data import load_images
+    from genart.data.image_data import load_images
     from genart.io.images import save_animation, save_grid
     from genart.kinds.vae.config import VAEConfig
     from genart.kinds.vae.model import split_indices, stack_pairs, to_signed

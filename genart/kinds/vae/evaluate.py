@@ -7,8 +7,7 @@ from typing import Any
 
 import torch
 
-from genart.io.images import to_signed
-from genart.kinds.vae.model import EVAL_SEED, kl_per_unit, recon_nll, split_indices
+from genart.kinds.vae.model import elbo_terms, split_indices
 from genart.metrics import EvalContext, Figure, KindReport
 from genart.metrics.distances import noise_images
 from genart.metrics.images import load_training_images, measure_images
@@ -44,16 +43,12 @@ def evaluate_vae(ctx: EvalContext) -> KindReport:
     return report
 
 
-@torch.no_grad()
 def negative_elbo(sampler: Any, images: torch.Tensor, seed: int, batch: int = 256) -> float:
     """Mean negative ELBO in nats per image of uint8 images under a VAE sampler, as its training evaluates it."""
-    g = torch.Generator().manual_seed(seed + EVAL_SEED)
-    total = 0.0
-    for i in range(0, images.shape[0], batch):
-        x = to_signed(images[i:i + batch]).to(sampler.device)
+    def posterior(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mu, logvar = sampler.enc(x)
-        mu, logvar = mu.float(), logvar.float().clamp(-30.0, 20.0)
-        eps = torch.randn(mu.shape, generator=g).to(sampler.device)
-        out = sampler.dec(mu + eps * torch.exp(0.5 * logvar)).float()
-        total += float(recon_nll(sampler.recon, out, x, sampler.dec.log_scale).sum() + kl_per_unit(mu, logvar).sum())
-    return total / images.shape[0]
+        return mu.float(), logvar.float().clamp(-30.0, 20.0)
+
+    rec, kl, _ = elbo_terms(posterior, lambda z: sampler.dec(z).float(), sampler.recon, sampler.dec.log_scale, images,
+                            seed, sampler.device, batch)
+    return (rec + kl) / images.shape[0]

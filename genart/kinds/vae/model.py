@@ -159,6 +159,26 @@ def split_indices(n: int, fraction: float, seed: int) -> tuple[torch.Tensor, tor
     return perm[n_val:].sort().values, perm[:n_val].sort().values
 
 
+@torch.no_grad()
+def elbo_terms(posterior: Any, decode: Any, recon: str, log_scale: torch.Tensor, images: torch.Tensor, seed: int,
+               device: torch.device, batch: int = 0) -> tuple[float, float, torch.Tensor]:
+    """Summed reconstruction NLL and KL (nats) of uint8 images, and their posterior means: one z per image from fixed
+    noise (seeded by the run's seed), as training's held-out evaluation and `genart evaluate` both measure it.
+    `posterior(x) -> (mu, logvar)` and `decode(z) -> output` in float."""
+    g = torch.Generator().manual_seed(seed + EVAL_SEED)
+    rec_sum, kl_sum, mus = torch.zeros((), device=device), torch.zeros((), device=device), []
+    step = batch or EVAL_BATCH
+    for i in range(0, images.shape[0], step):
+        x = to_signed(images[i:i + step]).to(device)
+        mu, logvar = posterior(x)
+        eps = torch.randn(mu.shape, generator=g).to(device)
+        out = decode(mu + eps * torch.exp(0.5 * logvar))
+        rec_sum += recon_nll(recon, out, x, log_scale).sum()
+        kl_sum += kl_per_unit(mu, logvar).sum()
+        mus.append(mu)
+    return float(rec_sum), float(kl_sum), torch.cat(mus)
+
+
 # --- training ---------------------------------------------------------------------------------------
 
 class VAETrainable(Trainable):
@@ -233,21 +253,11 @@ class VAETrainable(Trainable):
         n = len(self.val_images)
         if not n:
             return {}
-        g = torch.Generator().manual_seed(self.cfg.seed + EVAL_SEED)
-        rec_sum = torch.zeros((), device=self.device)
-        kl_sum = torch.zeros((), device=self.device)
-        mus = []
-        for i in range(0, n, EVAL_BATCH):
-            x = to_signed(self.val_images[i:i + EVAL_BATCH])
-            mu, logvar = self._posterior(x)
-            eps = torch.randn(mu.shape, generator=g).to(self.device)
-            out = self._decode(mu + eps * torch.exp(0.5 * logvar))
-            rec_sum += recon_nll(self.recon, out, x, self.dec.log_scale).sum()
-            kl_sum += kl_per_unit(mu, logvar).sum()
-            mus.append(mu)
-        nelbo = float(rec_sum + kl_sum) / n
-        return {"val_loss": nelbo, "val_bpd": nelbo / (self.dims * math.log(2)), "val_recon": float(rec_sum) / n,
-                "val_kl": float(kl_sum) / n, "val_active": float(active_units(torch.cat(mus)))}
+        rec, kl, mu = elbo_terms(self._posterior, self._decode, self.recon, self.dec.log_scale, self.val_images,
+                                 self.cfg.seed, self.device)
+        nelbo = (rec + kl) / n
+        return {"val_loss": nelbo, "val_bpd": nelbo / (self.dims * math.log(2)), "val_recon": rec / n,
+                "val_kl": kl / n, "val_active": float(active_units(mu))}
 
     def state(self) -> dict[str, Any]:
         return {"enc": self.enc.state_dict(), "dec": self.dec.state_dict(), "opt": self.opt.state_dict(),

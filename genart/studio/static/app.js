@@ -2,7 +2,11 @@
 // genart studio: plain JavaScript, no build step, no network beyond this server.
 
 const $ = (id) => document.getElementById(id);
-const state = { run: null, info: null, mode: "seeds", session: null, marks: {}, picks: [], token: 0 };
+const state = { run: null, info: null, latent: false, mode: "seeds", session: null, marks: {}, picks: [], token: 0 };
+// a run's kind is known by what it can do (genart.core.registry's capabilities), never by its name
+const CAP = { IMAGES: "images", LATENT: "latent", SEQUENCE: "sequence", TEXT: "text", AUDIO: "audio" };
+
+function can(info, ...caps) { return caps.every((c) => (info.capabilities || []).includes(c)); }
 
 function showError(message, hint) {
   const box = $("error");
@@ -64,34 +68,42 @@ async function openRun(name) {
   state.info = info;
   $("welcome").hidden = true;
   const facts = `${info.kind} run · step ${info.step} · ${info.data}`;
-  if (info.image) {
+  if (can(info, CAP.IMAGES)) {
     $("image-title").textContent = name;
-    $("image-facts").textContent = facts + " · directions: " + info.method;
+    $("image-facts").textContent = facts + (can(info, CAP.LATENT) ? " · directions: " + info.method : "");
     setupImagePage(info);
     $("image-page").hidden = false;
     renderGrid();
-  } else if (info.kind === "text") {
+  } else if (can(info, CAP.SEQUENCE, CAP.TEXT)) {
     $("text-title").textContent = name;
     $("text-facts").textContent = facts;
     $("texts").replaceChildren();
     $("text-page").hidden = false;
-  } else {
+  } else if (can(info, CAP.SEQUENCE, CAP.AUDIO)) {
     $("music-title").textContent = name;
     $("music-facts").textContent = facts;
     $("music-page").hidden = false;
+  } else {
+    $("welcome").hidden = false;
+    $("welcome").innerHTML = "";
+    showError(`the studio has no panel for ${name}`, "its kind can: " + ((info.capabilities || []).join(", ") || "nothing listed"));
   }
 }
 
 // --- images -------------------------------------------------------------------------------------
 
 function setupImagePage(info) {
+  const latent = can(info, CAP.LATENT);
+  state.latent = latent;
+  for (const el of document.querySelectorAll("#image-page .latent-only")) el.hidden = !latent;
+  if (!latent) $("mix").value = "";
   const cls = $("cls");
   cls.replaceChildren(new Option("random", ""));
   for (const c of info.classes) cls.append(new Option(c, c));
   $("cls-label").hidden = !info.classes.length;
   const dirs = $("directions");
   dirs.replaceChildren();
-  for (const d of info.directions) {
+  for (const d of info.directions || []) {
     const label = document.createElement("label");
     label.textContent = `${d.index} (${(100 * d.explained).toFixed(1)}%) `;
     const input = Object.assign(document.createElement("input"), { type: "range", min: -5, max: 5, step: 0.1, value: 0 });
@@ -170,20 +182,24 @@ function renderGrid() {
     };
     img.addEventListener("load", () => { fig.classList.add("loaded"); done(); });
     img.addEventListener("error", () => { fig.classList.add("failed"); done(); reportImageError(item.src); });
-    img.addEventListener("click", () => pick(fig));
+    if (state.latent) img.addEventListener("click", () => pick(fig));
     img.src = item.src;
     const cap = document.createElement("figcaption");
     const num = document.createElement("span");
     num.textContent = `${i} · ${item.label}`;
-    const like = Object.assign(document.createElement("button"), { type: "button", textContent: "♥", title: "like" });
-    like.className = "like";
-    const dislike = Object.assign(document.createElement("button"), { type: "button", textContent: "✕", title: "dislike" });
-    dislike.className = "dislike";
-    like.addEventListener("click", () => mark(fig, i, "liked"));
-    dislike.addEventListener("click", () => mark(fig, i, "disliked"));
+    cap.append(num);
+    if (state.latent) {  // liking breeds the next generation in the latent space
+      const like = Object.assign(document.createElement("button"), { type: "button", textContent: "♥", title: "like" });
+      like.className = "like";
+      const dislike = Object.assign(document.createElement("button"), { type: "button", textContent: "✕", title: "dislike" });
+      dislike.className = "dislike";
+      like.addEventListener("click", () => mark(fig, i, "liked"));
+      dislike.addEventListener("click", () => mark(fig, i, "disliked"));
+      cap.append(like, dislike);
+    }
     const dl = Object.assign(document.createElement("a"), { textContent: "⤓", title: "download PNG", href: item.src + "&download=true" });
     dl.setAttribute("download", "");
-    cap.append(num, like, dislike, dl);
+    cap.append(dl);
     fig.append(img, cap);
     grid.append(fig);
   });

@@ -67,13 +67,55 @@ def test_conditional_networks_use_the_label(arch: str) -> None:
         assert not torch.allclose(D(x, torch.tensor([1, 1])), D(x, torch.tensor([2, 2])))
 
 
-def test_default_latent_sizes() -> None:
-    assert _cfg("mlp", 8).z_dim == 100
-    assert _cfg("dcgan", 8).z_dim == 128
-
-
 def _linears(m: nn.Module) -> list[tuple[int, int]]:
     return [(x.in_features, x.out_features) for x in m.modules() if isinstance(x, nn.Linear)]
+
+
+def _params(m: nn.Module) -> int:
+    return sum(p.numel() for p in m.parameters())
+
+
+def test_configs_build_the_networks_they_describe() -> None:
+    """The original MLP at MNIST's 28x28 (z 100 -> 128 -> 128 -> 1024 -> 784), a DCGAN with its 128-unit latent, and the
+    class label's way into each: the networks built, their sizes and what they compute."""
+    torch.manual_seed(0)
+    mlp = _cfg("mlp", 8)  # no --z-dim: the design's own latent size, in the network built from the config
+    assert _linears(build_generator(mlp, 1, 0))[0] == (100, 128)
+    assert _linears(build_generator(GANConfig(data="builtin:digits", arch="mlp", size=8, z_dim=64), 1, 0))[0] == (64, 128)
+    G, D = MLPGenerator(mlp.z_dim, 1, 28).eval(), MLPDiscriminator(1, 28).eval()
+    assert _linears(G) == [(100, 128), (128, 128), (128, 1024), (1024, 784)]
+    bn = 2 * (128 + 128 + 1024)  # BatchNorm's scale and shift
+    assert _params(G) == 100 * 128 + 128 + 128 * 128 + 128 + 128 * 1024 + 1024 + 1024 * 784 + 784 + bn == 967_696
+    assert _params(D) == 784 * 1024 + 1024 + 1024 * 1024 + 1024 + 1024 + 1 + 2 * (1024 + 1024) == 1_858_561
+    z = torch.randn(16, 100) * 5  # far out in the latent too, tanh keeps pixels in [-1, 1]
+    with torch.no_grad():
+        x, logits = G(z), D(G(z))
+    assert x.shape == (16, 1, 28, 28) and float(x.min()) >= -1 and float(x.max()) <= 1 and bool((x.abs() < 1).any())
+    assert float(x.std(0).mean()) > 0.01  # other latents, other images
+    assert logits.shape == (16,) and bool(torch.isfinite(logits).all()) and float(logits.std()) > 0
+
+    # conditional: a 32-unit class embedding joins z (G), a projection adds <embed(y), features> to the logit (D)
+    Gc, Dc = MLPGenerator(100, 1, 28, num_classes=10).eval(), MLPDiscriminator(1, 28, num_classes=10).eval()
+    assert _linears(Gc)[0] == (132, 128) and tuple(Gc.embed.weight.shape) == (10, 32)
+    assert _params(Gc) == _params(G) + 10 * 32 + 32 * 128 and _params(Dc) == _params(D) + 10 * 1024
+    z, three, five = torch.randn(4, 100), torch.full((4,), 3), torch.full((4,), 5)
+    with torch.no_grad():
+        a, b = Gc(z, three), Gc(z, five)
+        assert (a - b).abs().max() > 1e-3 and torch.equal(a, Gc(z, three))
+        Gc.embed.weight[5] = Gc.embed.weight[3]  # the label acts only through its embedding
+        assert torch.equal(Gc(z, five), a)
+        h = Dc.body(a)
+        assert torch.allclose(Dc(a), Dc.head(h).squeeze(1))
+        assert torch.allclose(Dc(a, three), Dc(a) + (Dc.embed(three) * h).sum(1), atol=1e-6)
+
+    # dcgan: a 128-unit latent (plus the class embedding) into a 4x4 start, doubled up to 32x32
+    dc = _cfg("dcgan", 32)
+    G, D = build_generator(dc, 1, 10).eval(), build_discriminator(dc, 1, 10).eval()
+    assert dc.z_dim == 128 and G.fc[0].in_features == 128 + 32
+    assert _params(build_generator(dc, 1, 0)) == 76_977 and _params(build_discriminator(dc, 1, 0)) == 10_985
+    with torch.no_grad():
+        x = G(torch.randn(4, 128), three)
+    assert x.shape == (4, 1, 32, 32) and float(x.abs().max()) <= 1 and D(x, three).shape == (4,)
 
 
 @pytest.mark.parametrize("channels,size", [(1, 8), (1, 28), (3, 32)])
@@ -293,16 +335,16 @@ def test_idle_cores_counts_the_core_another_process_keeps_busy() -> None:
     import subprocess
     import sys
 
-    from genart.core.device import _busy_cores, idle_cores
+    from genart.core.device import busy_cores, idle_cores
 
-    if _busy_cores(0.05) is None:
+    if busy_cores(0.05) is None:
         pytest.skip("no /proc/stat here")
     spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         import time
 
         time.sleep(0.3)
-        assert _busy_cores(0.25) >= 0.7  # the spinner keeps one core busy
+        assert busy_cores(0.25) >= 0.7  # the spinner keeps one core busy
         assert idle_cores() <= max(1, (os.cpu_count() or 1) - 1)
     finally:
         spinner.kill()

@@ -445,8 +445,47 @@ def test_cli_bad_inputs_are_one_line_errors(tmp_path: Path, case: str, text_run:
     assert not (tmp_path / "r").exists()
 
 
-def test_errors_are_genart_errors() -> None:
-    assert issubclass(DataError, GenartError) and issubclass(RunError, GenartError)
+def cli_in_process(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, *args: str | Path) -> tuple[int, str]:
+    """Run genart's real `main()` here (no subprocess start-up): returns (exit code, stderr)."""
+    from genart.cli import main
+
+    monkeypatch.setattr("sys.argv", ["genart", *map(str, args)])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    return exit_.value.code, capsys.readouterr().err
+
+
+def test_text_errors_are_genart_errors_the_cli_prints_with_their_hint(tmp_path: Path, text_run: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch,
+                                                                      capsys: pytest.CaptureFixture) -> None:
+    from genart.core.rundir import RunDir
+    from genart.kinds.text.model import init_weights_from
+    from genart.kinds.text.vocab import vocab_from_json
+
+    # the text kind raises GenartErrors, each with a message and a hint: a RunError for a run whose network does not fit
+    vocab = vocab_from_json(RunDir.open(text_run).resolved["vocab"])
+    wider = RecurrentLM(vocab.size, embed=16, hidden=64, layers=1)
+    with pytest.raises(GenartError) as caught:
+        init_weights_from(wider, str(text_run), vocab)
+    assert isinstance(caught.value, RunError)
+    assert caught.value.message == f"--init-from {text_run}: rnn.weight_ih_l0 is (192, 16), not (256, 16)"
+    assert "--hidden" in caught.value.hint and str(caught.value) == f"{caught.value.message} ({caught.value.hint})"
+    # ... and a DataError for missing data, which the CLI prints as one error line and one hint line, exit 2
+    missing, out = tmp_path / "missing.txt", tmp_path / "r"
+    rc, err = cli_in_process(monkeypatch, capsys, "train", "text", "--data", missing, "--out", out, *TINY_CLI)
+    assert rc == 2, err
+    assert err.splitlines() == [f"error: --data {missing} does not exist",
+                                "hint: give a text file, a folder of .txt/.md files, or builtin:shakespeare"]
+    assert not out.exists()
+    # --debug: the error itself, with its traceback, for a bug report
+    import genart.cli
+    from genart.cli import main
+
+    monkeypatch.setitem(genart.cli.STATE, "debug", False)  # --debug sets it; restored after the test
+    monkeypatch.setattr("sys.argv", ["genart", "--debug", "train", "text", "--data", str(missing), "--out", str(out)])
+    with pytest.raises(DataError, match="does not exist"):
+        main()
+    assert not out.exists()
 
 
 def test_fast_dropout_keeps_the_right_share_everywhere_and_matches_the_stacked_rnn() -> None:

@@ -16,11 +16,11 @@ from PIL import Image
 from sklearn.datasets import load_digits
 
 import genart
-from genart.codec import decode_files, encode_files, morph_file, output_names, read_latents
+from genart.codec import decode_files, encode_files, morph_file, output_names, read_latents, reconstruct_files
 from genart.core.checkpoints import checkpoint_info, load_checkpoint, save_checkpoint
 from genart.core.errors import ConfigError, DataError, GenartError
 from genart.core.files import file_hash
-from genart.data import load_images
+from genart.data.image_data import load_images
 from genart.data.images import ImageData
 from genart.generate import GenerateOptions, run_generate
 from genart.info import run_info
@@ -305,12 +305,65 @@ def test_codec_commands_need_a_vae(cli_digits_run: tuple[Path, dict], images: Pa
         encode_files(gan, [images], tmp_path / "z.npy")
 
 
-def test_decode_without_names_numbers_the_files(trained: Path, tmp_path: Path) -> None:
+def test_the_four_codec_commands_agree_with_each_other(trained: Path, images: Path, tmp_path: Path) -> None:
+    """reconstruct, encode, decode and interpolate --from/--to as the CLI calls them (genart.codec), files in and out:
+    encode then decode gives reconstruct's pictures, a morph starts and ends on them, unnamed codes get numbered files."""
     model = genart.load(str(trained))
-    np.save(tmp_path / "z.npy", np.random.default_rng(0).normal(size=(3, 8)).astype(np.float32))
-    message = decode_files(model, tmp_path / "z.npy", tmp_path / "out")
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["000000.png", "000001.png", "000002.png"]
-    assert "3 PNG files" in message and "bytes" in message
+    files = [images / f"d{i}.png" for i in range(4)]
+    x, _ = model.prepare(files)
+    inputs = to_uint8(x)[..., 0]
+
+    # reconstruct: a sheet with the inputs fitted to 8x8 on the top row and their reconstructions below
+    assert "4 images above" in reconstruct_files(model, files, tmp_path / "recon.png")
+    assert json.loads(read_png_text(tmp_path / "recon.png")["genart:images"]) == [f.name for f in files]
+    with Image.open(tmp_path / "recon.png") as img:
+        sheet = np.asarray(img)
+    cell = 8 + 2  # 8x8 tiles, a 2-pixel gutter, enlarged k times
+    k = sheet.shape[1] // (4 * cell + 2)
+    sheet = sheet[::k, ::k]
+    assert sheet.shape == (2 * cell + 2, 4 * cell + 2)
+
+    def tile(row: int, col: int) -> np.ndarray:
+        return sheet[2 + row * cell:row * cell + cell, 2 + col * cell:col * cell + cell]
+
+    recon = [tile(1, c) for c in range(4)]
+    assert all(np.array_equal(tile(0, c), inputs[c]) for c in range(4))
+    assert not any(np.array_equal(recon[c], inputs[c]) for c in range(4))  # a reconstruction, not a copy
+
+    # encode: one float32 code per image, the names and the checkpoint in the sidecar
+    assert "encoded 4 images" in encode_files(model, files, tmp_path / "z.npy")
+    z = np.load(tmp_path / "z.npy")
+    assert z.shape == (4, 8) and z.dtype == np.float32 and np.allclose(z, model.encode(files).numpy(), atol=1e-5)
+    side = json.loads((tmp_path / "z.npy.json").read_text())
+    assert side["names"] == [f.name for f in files] and side["checkpoint_sha256"] == model.checkpoint_hash
+
+    # decode: one PNG per code, named after the encoded files, showing exactly what reconstruct showed
+    assert "4 PNG files" in decode_files(model, tmp_path / "z.npy", tmp_path / "decoded")
+    assert sorted(p.name for p in (tmp_path / "decoded").iterdir()) == [f.name for f in files]
+    for c, f in enumerate(files):
+        with Image.open(tmp_path / "decoded" / f.name) as img:
+            assert np.array_equal(np.asarray(img), recon[c]), f.name
+    # codes without their sidecar: the same pictures, numbered in order
+    (tmp_path / "bare").mkdir()
+    (tmp_path / "bare" / "z.npy").write_bytes((tmp_path / "z.npy").read_bytes())
+    decode_files(model, tmp_path / "bare" / "z.npy", tmp_path / "numbered")
+    names = sorted(p.name for p in (tmp_path / "numbered").iterdir())
+    assert names == ["000000.png", "000001.png", "000002.png", "000003.png"]
+    for c, name in enumerate(names):
+        with Image.open(tmp_path / "numbered" / name) as img:
+            assert np.array_equal(np.asarray(img), recon[c]), name
+        assert read_png_text(tmp_path / "numbered" / name)["genart:index"] == str(c)
+
+    # interpolate --from/--to: the first frame is d0's reconstruction, the last d3's, the middle neither
+    assert "5 frames" in morph_file(model, files[0], files[3], tmp_path / "morph.gif", frames=5, fps=10)
+    frames = iio.imread(tmp_path / "morph.gif", index=None)
+    assert frames.shape[0] == 5
+    k = frames.shape[1] // 8
+    small = frames[:, ::k, ::k, 0].astype(int)  # each code encoded alone here: allow float rounding of one level
+    assert np.abs(small[0] - recon[0]).max() <= 1 and np.abs(small[-1] - recon[3]).max() <= 1
+    assert np.abs(small[2] - recon[0]).max() > 8 and np.abs(small[2] - recon[3]).max() > 8
+    side = json.loads((tmp_path / "morph.gif.json").read_text())
+    assert (side["from"], side["to"], side["frames"], side["fps"], side["loop"]) == ("d0.png", "d3.png", 5, 10, False)
 
 
 # --- the command line ----------------------------------------------------------------------------------

@@ -1,0 +1,50 @@
+"""Every input the studio takes, bounded: query parameters and request bodies."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import Query
+from pydantic import BaseModel, Field
+
+MAX_N = 256
+MAX_SEED = 2**31 - 1
+LATENT_REF = re.compile(r"(\d{1,10})|s:([A-Za-z0-9][A-Za-z0-9_-]{0,63}):(\d{1,3})")  # a seed, or s:SESSION:INDEX
+
+# images
+Seed = Annotated[int, Query(ge=0, le=MAX_SEED)]
+Count = Annotated[int, Query(ge=1, le=MAX_N)]
+Trunc = Annotated[float | None, Query(gt=0, le=10)]
+Cls = Annotated[str | None, Query(max_length=100)]
+Edits = Annotated[str, Query(max_length=400, pattern=r"^[0-9:.,+\- ]*$")]
+Mix = Annotated[int | None, Query(ge=0, le=MAX_SEED)]
+Size = Annotated[int, Query(ge=8, le=1024)]
+Ref = Annotated[str, Query(max_length=80)]
+Frames = Annotated[int, Query(ge=2, le=120)]
+Fps = Annotated[int, Query(ge=1, le=50)]
+
+# music
+Bars = Annotated[int, Query(ge=1, le=32)]
+Temp = Annotated[float, Query(ge=0.05, le=3.0)]
+Notes = Annotated[str, Query(max_length=200, pattern=r"^[0-9 ,]*$")]
+
+
+class StartBody(BaseModel):
+    n: int = Field(12, ge=2, le=MAX_N)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
+    truncation: float | None = Field(None, gt=0, le=10)
+    cls: str | None = Field(None, max_length=100)
+
+
+class EvolveBody(BaseModel):
+    like: list[Annotated[int, Field(ge=0, lt=MAX_N)]] = Field(default_factory=list, max_length=MAX_N)
+    dislike: list[Annotated[int, Field(ge=0, lt=MAX_N)]] = Field(default_factory=list, max_length=MAX_N)
+
+
+class TextBody(BaseModel):
+    prime: str = Field("", max_length=1000)
+    temperature: float = Field(0.8, ge=0.05, le=3.0)
+    length: int = Field(300, ge=1, le=2000)
+    n: int = Field(3, ge=1, le=8)
+    seed: int = Field(0, ge=0, le=MAX_SEED)

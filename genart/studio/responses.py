@@ -1,0 +1,49 @@
+"""Outputs as HTTP responses, made in memory by genart.io's encoders, each carrying its provenance (in the file
+where the format has room for it, and in the X-Genart-Provenance header)."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from fastapi.responses import Response
+from PIL import Image
+
+PROVENANCE_HEADER = "X-Genart-Provenance"
+
+
+def _headers(prov: dict[str, Any], filename: str, download: bool) -> dict[str, str]:
+    headers = {PROVENANCE_HEADER: json.dumps(prov, default=str)}
+    if download:
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return headers
+
+
+def png_response(img: Image.Image, prov: dict[str, Any], filename: str, download: bool) -> Response:
+    """A PNG with the provenance in its text chunks (as `genart generate` writes it)."""
+    from genart.io.images import png_bytes
+
+    return Response(png_bytes(img, prov), media_type="image/png", headers=_headers(prov, filename, download))
+
+
+def gif_response(pics: list[Image.Image], fps: int, prov: dict[str, Any], filename: str, download: bool) -> Response:
+    """An endless-loop GIF with the provenance as JSON in its comment."""
+    buf = io.BytesIO()
+    pics[0].save(buf, format="GIF", save_all=True, append_images=pics[1:], duration=round(1000 / fps), loop=0,
+                 comment=json.dumps(prov, default=str).encode())
+    return Response(buf.getvalue(), media_type="image/gif", headers=_headers(prov, filename, download))
+
+
+def wav_response(score: Any, prov: dict[str, Any], filename: str, download: bool) -> Response:
+    """A piece through the built-in synthesiser, as a 16-bit mono WAV (provenance in the header)."""
+    from genart.io.audio import synthesise, wav_bytes
+
+    return Response(wav_bytes(synthesise(score)), media_type="audio/wav", headers=_headers(prov, filename, download))
+
+
+def midi_response(score: Any, prov: dict[str, Any], filename: str) -> Response:
+    """A piece as a MIDI download with the provenance in a text meta event."""
+    from genart.io.midi import midi_bytes
+
+    return Response(midi_bytes(score, prov), media_type="audio/midi", headers=_headers(prov, filename, True))

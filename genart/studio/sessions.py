@@ -1,0 +1,81 @@
+"""Evolution sessions (kinds with IMAGES and LATENT): start, breed from likes and dislikes, show a member. Sessions
+are the only files the studio writes, in RUN/studio/sessions/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body
+from fastapi.responses import Response
+
+from genart.studio.errors import StudioError
+from genart.studio.limits import EvolveBody, Size, StartBody
+from genart.studio.responses import png_response
+from genart.studio.runs import LATENT_IMAGES, MAKES_IMAGES, RunsDep
+
+router = APIRouter()
+NEEDS = (MAKES_IMAGES, LATENT_IMAGES)
+
+
+def session_json(s: Any) -> dict[str, Any]:
+    from genart.evolve import numbering
+
+    return {"name": s.name, "generation": s.generation, "step": round(s.step, 4), "numbering": numbering(s),
+            "members": [{"index": i, "origin": m.origin, "id": m.id} for i, m in enumerate(s.population)],
+            "history": s.history}
+
+
+@router.get("/api/runs/{name}/sessions/{session}")
+def get_session(name: str, session: str, runs: RunsDep) -> dict[str, Any]:
+    from genart.evolve import Session, check_session_name
+
+    check_session_name(session)
+    model, _ = runs.model(name, *NEEDS)
+    if not Session.exists(model.run.path, session):
+        raise StudioError(404, f"no session {session!r}", "start it with POST .../start")
+    return session_json(Session.load(model.run.path, session))
+
+
+@router.post("/api/runs/{name}/sessions/{session}/start")
+def start(name: str, session: str, runs: RunsDep, body: StartBody = Body(default_factory=StartBody)) -> dict[str, Any]:
+    from genart.evolve import check_session_name, start_session
+
+    check_session_name(session)
+    model, lock = runs.model(name, *NEEDS)
+    with lock:
+        s = start_session(model, session, body.n, body.seed, body.truncation, body.cls)
+        s.save(model.run.path)
+    return session_json(s)
+
+
+@router.post("/api/runs/{name}/sessions/{session}/evolve")
+def evolve_session(name: str, session: str, body: EvolveBody, runs: RunsDep) -> dict[str, Any]:
+    from genart.evolve import Session, check_session_name, evolve
+
+    check_session_name(session)
+    model, lock = runs.model(name, *NEEDS)
+    with lock:
+        if not Session.exists(model.run.path, session):
+            raise StudioError(404, f"no session {session!r}", "start it first")
+        s = Session.load(model.run.path, session)
+        evolve(s, body.like, body.dislike, num_classes=len(model.classes))
+        s.save(model.run.path)
+    return session_json(s)
+
+
+@router.get("/api/runs/{name}/sessions/{session}/{index}.png")
+def session_image(name: str, session: str, index: int, runs: RunsDep, size: Size = 128,
+                  download: bool = False) -> Response:
+    from genart.evolve import Session, check_session_name
+    from genart.io.images import to_pil, upscale
+
+    check_session_name(session)
+    model, lock = runs.model(name, *NEEDS)
+    s = Session.load(model.run.path, session)
+    if not 0 <= index < len(s.population):
+        raise StudioError(404, f"image {index} is not in generation {s.generation}", f"use 0 to {len(s.population) - 1}")
+    z, y = s.latents()
+    with lock:
+        x = model.sampler.render(z[index:index + 1], y[index:index + 1])
+    prov = model.provenance(session=session, generation=s.generation, index=index, origin=s.population[index].origin)
+    return png_response(upscale(to_pil(x)[0], size), prov, f"{name}-{session}-g{s.generation}-{index}.png", download)
