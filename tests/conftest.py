@@ -215,3 +215,15 @@ def build_messy_folder(tmp_path: Path) -> tuple[Path, dict[str, list[str]]]:
 def messy_folder(tmp_path: Path) -> tuple[Path, dict[str, list[str]]]:
     """See build_messy_folder."""
     return build_messy_folder(tmp_path)
+
+
+def studio_runs(root: Path) -> None:
+    """Two runs for the studio's tests: `digits` (a tiny GAN) and `words` (a tiny text model)."""
+    from genart.kinds.text.config import TextConfig
+    from genart.train import train
+
+    train_tiny(root / "digits")
+    corpus = root.parent / "corpus.txt"
+    corpus.write_text("the quick brown fox jumps over the lazy dog. " * 60, encoding="utf-8")
+    train(TextConfig(data=str(corpus), layers=1, hidden=16, embed=8, batch=4, bptt=16, steps=4, warmup=1, log_every=2,
+                     sample_every=0, device="cpu", precision="fp32"), root / "words", console=quiet_console())

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import quiet_console, train_tiny
+from conftest import studio_runs, train_tiny
 from PIL import Image
 
 pytest.importorskip("fastapi")
@@ -22,16 +22,10 @@ from genart.studio.app import create_app  # noqa: E402
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """RUNS_DIR with a conditional gan, a tiny text run, a broken run, a symlink to a run outside, and a stray file."""
-    from genart.kinds.text.config import TextConfig
-    from genart.train import train
 
     root = tmp_path_factory.mktemp("studio") / "runs"
     root.mkdir()
-    train_tiny(root / "digits")
-    corpus = root.parent / "corpus.txt"
-    corpus.write_text("the quick brown fox jumps over the lazy dog. " * 60, encoding="utf-8")
-    train(TextConfig(data=str(corpus), layers=1, hidden=16, embed=8, batch=4, bptt=16, steps=4, warmup=1, log_every=2,
-                     sample_every=0, device="cpu", precision="fp32"), root / "words", console=quiet_console())
+    studio_runs(root)  # a digits GAN run and a tiny text run
     (root / "broken").mkdir()
     (root / "broken" / "config.json").write_text('{"kind": "gan", "config": {"data": "x"}}')
     outside = train_tiny(root.parent / "outside", labels="none", arch="mlp", steps=2)

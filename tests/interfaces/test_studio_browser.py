@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REPO, quiet_console, train_tiny
+from conftest import REPO, studio_runs
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "test-artifacts"
@@ -24,17 +24,11 @@ def studio_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     a free port."""
     import uvicorn
 
-    from genart.kinds.text.config import TextConfig
     from genart.studio.app import create_app
-    from genart.train import train
 
     root = tmp_path_factory.mktemp("browser") / "runs"
     root.mkdir()
-    train_tiny(root / "digits")
-    corpus = root.parent / "corpus.txt"
-    corpus.write_text("the quick brown fox jumps over the lazy dog. " * 60, encoding="utf-8")
-    train(TextConfig(data=str(corpus), layers=1, hidden=16, embed=8, batch=4, bptt=16, steps=4, warmup=1, log_every=2,
-                     sample_every=0, device="cpu", precision="fp32"), root / "words", console=quiet_console())
+    studio_runs(root)  # a digits GAN run and a tiny text run
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)  # connections wait in the backlog until the server runs: no need to poll for start-up
