@@ -236,7 +236,7 @@ def evaluate(
 
 @app.command()
 def directions(
-    run: Annotated[Path, typer.Argument(help="A gan or vae run directory.")],
+    run: Annotated[Path, typer.Argument(help="A run with a latent space (gan, vae, ...).")],
     out: Annotated[Path, typer.Option("--out", help="dirs.png: one row per direction, from -SPAN to +SPAN.")],
     k: Annotated[int, typer.Option("--k", help="How many directions (1 to 16).")] = 8,
     seed: Annotated[int, typer.Option(help="The seed whose image is moved along each direction.")] = 0,
@@ -268,7 +268,7 @@ def directions(
 
 @app.command()
 def evolve(
-    run: Annotated[Path, typer.Argument(help="A gan or vae run directory.")],
+    run: Annotated[Path, typer.Argument(help="A run with a latent space (gan, vae, ...).")],
     session: Annotated[str, typer.Option("--session", help="Session name (kept in RUN/studio/sessions/NAME.json).")],
     out: Annotated[Path, typer.Option("--out", help="next.png: the generation's grid, numbered from 0 at the top left.")],
     like: Annotated[str, typer.Option("--like", help="Numbers of the images you like, e.g. 3,7.")] = "",
@@ -319,7 +319,7 @@ def demo(
     minutes: Annotated[float, typer.Option(help="Total training time across the demo's models.")] = 4.0,
     quick: Annotated[bool, typer.Option("--quick", hidden=True, help="Evaluate on few samples (a smoke test).")] = False,
 ) -> None:
-    """Train small models on built-in data and write an HTML gallery (about 6 minutes on 2 cores)."""
+    """Train small models on built-in data and write an HTML gallery (about 7 minutes on 2 cores)."""
     from genart.demo import run_demo
 
     index = run_demo(out, minutes=minutes, console=err_console, quick=quick)

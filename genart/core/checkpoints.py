@@ -238,8 +238,7 @@ def load_newest(folder: Path, warn: Callable[[str], None] | None = None,
         candidates = fallbacks(folder)
         if not candidates:
             if not path.exists():
-                raise RunError(f"{folder.parent} has no checkpoint {name}",
-                               "train it first (genart train ...), or pick --checkpoint last") from None
+                raise RunError(f"{folder.parent} has no checkpoint", "train it first (genart train ...)") from None
             raise RunError(first.message, "no earlier checkpoint is readable: retrain with --fresh") from None
         for alt in candidates:
             try:

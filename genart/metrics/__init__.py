@@ -1,14 +1,14 @@
-"""Evaluation metrics, one module per modality, and the small types every kind's evaluator shares.
+"""Evaluation toolkit: the small types every kind's evaluator shares, and the metric primitives.
 
-A kind's evaluator is a function `(EvalContext) -> KindReport` (registered in `genart.evaluate.EVALUATORS`):
-it loads the run's data, generates, measures, writes its pictures into `ctx.out` (the run's `eval/` folder) and
-returns its figures, each with the same figure for a floor (real data against real data) and a ceiling (noise)
-beside it where those exist, plus an HTML fragment that shows the samples beside the figures.
+A kind's evaluator is a function `(EvalContext) -> KindReport` (its registry entry's `evaluate` part, or what its
+capabilities give): it loads the run's data (`ctx.training_data()`), generates, measures, writes its pictures into
+`ctx.out` (the run's `eval/` folder) and returns its figures, each with the same figure for a floor (real data
+against real data) and a ceiling (noise) beside it where those exist, plus an HTML fragment that shows the samples.
 
-- `images.py`: gan and vae (Fréchet distance, KID, precision/recall, memorisation; the VAE's held-out ELBO)
-- `text.py`: text (validation loss, distinct-n, n-gram novelty, longest copied substring)
+- `distances.py`: Fréchet distance, KID, precision/recall, nearest neighbours, the memorisation test
 - `features.py`: the feature network the image distances are measured in
-- `music.py` (to come): music
+- `images.py`: every image figure of a run (any kind with the IMAGES capability)
+- `text.py`: text statistics (distinct-n, n-gram novelty, longest copied substring), also used for music
 """
 
 from __future__ import annotations
