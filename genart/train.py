@@ -61,11 +61,15 @@ class Trainer:
         self.rank, self.world = distributed.rank(), distributed.world()
         self.main = self.rank == 0  # only rank 0 writes the run directory and prints
         self.console = (console or Console(stderr=True)) if self.main else Console(stderr=True, quiet=True)
+        resuming = False
         if self.main:
-            self.run, self.resuming = prepare_run(out, cfg, fresh)
-        distributed.barrier()  # rank 0 has checked (or cleared, with --fresh) the run before the others look
+            self.run, resuming = prepare_run(out, cfg, fresh)
+        # rank 0 has checked (or cleared, with --fresh) the run; the others take its word rather than look again
+        # (a look while rank 0 writes the run's first files would see a half-made folder)
+        self.resuming = distributed.any_rank(resuming)
         if not self.main:
-            self.run, self.resuming = prepare_run(out, cfg, False)
+            self.run = RunDir.open(out) if self.resuming else RunDir(path=Path(out), config=cfg)
+            self.run.config = cfg  # budget options (steps, minutes, ...) come from this call
         self.precision = resolve_precision(cfg.precision, self.device, trainable_cls.bf16_helps)
         self.data = self.spec.load_data(cfg, self.run.resolved if self.resuming else {})
         report = getattr(self.data, "report", {})
@@ -268,7 +272,12 @@ class Trainer:
 def train(cfg: TrainConfig, out: str | Path, fresh: bool = False, console: Console | None = None) -> RunDir:
     """Train (or resume) the run at `out` with `cfg`; returns the run directory."""
     try:
-        return Trainer(cfg, out, fresh=fresh, console=console).fit()
+        run = Trainer(cfg, out, fresh=fresh, console=console).fit()
+        # every rank waits for rank 0's last writes, so that none tears down its process group (and gloo's threads)
+        # while another still runs: a rank leaving early aborted now and then ("terminate called without an active
+        # exception", SIGABRT) and failed the whole torchrun
+        distributed.barrier()
+        return run
     except Exception as e:
         failure = _explained(e, cfg, Path(out))
         if failure is not None:
