@@ -20,9 +20,12 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from genart.core.errors import GenartError
-from genart.studio import images, listing, sequences, sessions
 from genart.studio.errors import StudioError, install_error_handlers
+from genart.studio.images import router as image_routes
+from genart.studio.listing import router as listing_routes
 from genart.studio.runs import Runs
+from genart.studio.sequences import router as sequence_routes
+from genart.studio.sessions import router as session_routes
 
 STATIC = Path(__file__).parent / "static"
 
@@ -43,6 +46,6 @@ def create_app(runs_dir: str | Path, device: str = "cpu", cache_size: int = 3) -
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for part in (listing, images, sessions, sequences):
-        app.include_router(part.router)
+    for routes in (listing_routes, image_routes, session_routes, sequence_routes):
+        app.include_router(routes)
     return app

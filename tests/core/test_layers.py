@@ -62,7 +62,8 @@ def imports(path: Path, module: str, known: dict[str, Path]) -> set[str]:
             if node.level:
                 up = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join(up + ([node.module] if node.module else []))
-            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
+            # `from pkg import sub` runs pkg/__init__.py too: it counts as importing both
+            targets = [base, *(f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in known)]
         for t in targets:
             while t not in known and "." in t:
                 t = t.rsplit(".", 1)[0]
@@ -174,6 +175,10 @@ def test_no_kind_name_is_compared_outside_its_folder() -> None:
 def test_the_checks_catch_what_they_are_for(tmp_path: Path) -> None:
     """The rules fail when broken: a cycle, an upward import and a kind-name comparison are each found."""
     assert cycles({"a": {"b"}, "b": {"a"}, "c": set()}) == [["a", "b"]]
+    package = tmp_path / "pkg.py"
+    package.write_text("from genart.studio import app\n")
+    assert imports(package, "genart.x", {"genart.studio": package, "genart.studio.app": package}) == {
+        "genart.studio", "genart.studio.app"}
     assert layer("genart.train") == "services" and layer("genart.core.files") == "core"
     assert LAYERS.index(layer("genart.kinds.gan.model")) > LAYERS.index(layer("genart.metrics.images"))
     tree = ast.parse("if model.kind == 'gan' or x in ('vae', 'other'):\n    pass\n")

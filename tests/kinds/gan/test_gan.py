@@ -339,11 +339,10 @@ def test_idle_cores_counts_the_core_another_process_keeps_busy() -> None:
 
     if busy_cores(0.05) is None:
         pytest.skip("no /proc/stat here")
-    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    spinner = subprocess.Popen([sys.executable, "-u", "-c", "print('spinning'); exec('while True: pass')"],
+                               stdout=subprocess.PIPE, text=True)
     try:
-        import time
-
-        time.sleep(0.3)
+        assert spinner.stdout is not None and spinner.stdout.readline().strip() == "spinning"  # it is running now
         assert busy_cores(0.25) >= 0.7  # the spinner keeps one core busy
         assert idle_cores() <= max(1, (os.cpu_count() or 1) - 1)
     finally:
