@@ -10,6 +10,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 
+from genart.cli_images import Guidance, Sampler, SampleSteps, add_image_commands
 from genart.cli_train import add_train_commands
 from genart.core.errors import GenartError
 from genart.core.registry import all_kinds
@@ -24,7 +25,6 @@ add_train_commands(train_app, all_kinds(), lambda cfg, out, fresh: _train(cfg, o
 out_console = Console()
 err_console = Console(stderr=True)
 STATE = {"debug": False}
-
 
 
 def _train(cfg: Any, out: Path, fresh: bool) -> None:
@@ -73,6 +73,11 @@ def generate(
     soundfont: Annotated[Optional[Path], typer.Option(help="Music: render with this .sf2 through FluidSynth.")] = None,  # noqa: UP045
     edit: Annotated[Optional[list[str]], typer.Option("--edit", help="Images: K:AMOUNT moves along latent direction K (see genart directions); repeatable.")] = None,  # noqa: UP045,E501
     mix: Annotated[Optional[int], typer.Option("--mix", help="Images: cross each latent with this seed's (first half of z from the image's seed, the rest from this one).")] = None,  # noqa: UP045,E501
+    sample_steps: SampleSteps = None,
+    sampler: Sampler = None,
+    guidance: Guidance = None,
+    init_image: Annotated[Optional[Path], typer.Option("--init-image", help="Diffusion: redraw this image from each seed's noise (image-to-image).")] = None,  # noqa: UP045,E501
+    strength: Annotated[Optional[float], typer.Option(help="Diffusion: how much of --init-image is redrawn, in (0, 1] (default 0.6; 1: from pure noise).")] = None,  # noqa: UP045,E501
     checkpoint: Annotated[str, typer.Option(help="last, best, or a checkpoint file name.")] = "last",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
 ) -> None:
@@ -83,11 +88,16 @@ def generate(
     opts = GenerateOptions(out=out, n=n, seed=seed, seeds=seeds, truncation=truncation, class_=class_,
                            individual=individual, nrow=nrow, temperature=temperature, prime=prime, length=length,
                            top_k=top_k, top_p=top_p, stream=stream, bars=bars, primer=primer, primer_notes=primer_notes,
-                           wav=wav, musicxml=musicxml, soundfont=soundfont, edit=edit, mix=mix)
+                           wav=wav, musicxml=musicxml, soundfont=soundfont, edit=edit, mix=mix,
+                           sample_steps=sample_steps, sampler=sampler, guidance=guidance, init_image=init_image,
+                           strength=strength)
     model = genart.load(str(run), checkpoint=checkpoint, device=device)
     message = run_generate(model, opts)
     if message:
         err_console.print(message, highlight=False) if out is None else out_console.print(message, highlight=False)
+
+
+add_image_commands(app, out_console)  # genart inpaint, listed after generate
 
 
 @app.command()

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from genart.api import Model, require_image_kind
-from genart.core.errors import GenartError
-from genart.core.registry import IMAGES, resolve_ref
+from genart.core.errors import ConfigError, GenartError
+from genart.core.registry import DENOISE, IMAGES, resolve_ref
 from genart.core.seeds import seed_list, seed_text
+
+DEFAULT_STRENGTH = 0.6  # --init-image without --strength
 
 
 @dataclass
@@ -27,6 +30,12 @@ class GenerateOptions:
     nrow: int = 0
     edit: list[str] | None = None  # K:AMOUNT moves along latent direction K (genart.controls)
     mix: int | None = None  # cross each latent with this seed's
+    # denoisers (DENOISE): sampling settings, image-to-image
+    sample_steps: int | None = None
+    sampler: str | None = None
+    guidance: float | None = None
+    init_image: Path | None = None
+    strength: float | None = None
     # sequences (text, music)
     temperature: str | None = None
     prime: str | None = None
@@ -48,13 +57,17 @@ class GenerateOptions:
 
 
 def generate_images(model: Model, o: GenerateOptions) -> str:
-    """A grid PNG (and one PNG per image with --individual), provenance in each."""
+    """A grid PNG (and one PNG per image with --individual), provenance in each. Runs with a denoiser take sampling
+    settings, and redraw --init-image at --strength."""
+    from genart.inpaint import check_settings, denoiser_settings
     from genart.io.images import save_grid, save_png, to_pil
 
     require_image_kind(model)
     if o.out is None or o.out.suffix.lower() != ".png":
         raise GenartError(f"--out {o.out} should be a .png file" if o.out else "--out is required for images",
                           "name it e.g. grid.png")
+    check_settings(model, o.sample_steps, o.sampler, o.guidance)
+    init, extra = _init_image(model, o)
     seed_list = o.seed_list(64, "images")
     temperature = float(o.temperature) if o.temperature else None
     kwargs = {"temperature": temperature} if temperature is not None else {}
@@ -65,12 +78,18 @@ def generate_images(model: Model, o: GenerateOptions) -> str:
         controls["edits"] = [parse_edit(e) for e in o.edit]
     if o.mix is not None:
         controls["mix"] = o.mix
-    images = model.generate_tensor(seeds=seed_list, truncation=o.truncation, cls_=o.class_, **kwargs, **controls)
+    with denoiser_settings(model, o.sample_steps, o.sampler, o.guidance) as settings:
+        if init is None:
+            images = model.generate_tensor(seeds=seed_list, truncation=o.truncation, cls_=o.class_, **kwargs,
+                                           **controls)
+        else:
+            images = _redraw(model, init, extra["strength"], seed_list, o, temperature, controls)
     if o.edit:
         kwargs["edits"] = ",".join(o.edit)
     if o.mix is not None:
         kwargs["mix"] = o.mix
-    prov = model.provenance(seeds=seed_text(seed_list), truncation=o.truncation, **{"class": o.class_}, **kwargs)
+    prov = model.provenance(seeds=seed_text(seed_list), truncation=o.truncation, **{"class": o.class_}, **kwargs,
+                            **settings, **extra)
     save_grid(images, o.out, prov, nrow=o.nrow or None)
     if o.individual:
         o.individual.mkdir(parents=True, exist_ok=True)
@@ -80,9 +99,45 @@ def generate_images(model: Model, o: GenerateOptions) -> str:
             + (f" and {len(seed_list)} files in {o.individual}" if o.individual else ""))
 
 
+def _init_image(model: Model, o: GenerateOptions) -> tuple[Any, dict[str, Any]]:
+    """--init-image fitted to the run (None without one) and what provenance says of it; --strength checked."""
+    from genart.inpaint import check_strength, load_image, require_denoiser, sha256
+
+    if o.init_image is None:
+        if o.strength is not None:
+            raise ConfigError("--strength needs --init-image", "give the image to redraw: --init-image photo.png")
+        return None, {}
+    require_denoiser(model, "--init-image")
+    strength = check_strength(DEFAULT_STRENGTH if o.strength is None else o.strength)
+    init = load_image(model, o.init_image)
+    return init, {"init_image": o.init_image.name, "init_image_sha256": sha256(o.init_image), "strength": strength}
+
+
+def _redraw(model: Model, init: Any, strength: float, seeds: list[int], o: GenerateOptions, temperature: float | None,
+            controls: dict[str, Any]) -> Any:
+    """Image-to-image from each seed's latent (under the controls, as plain generation takes them)."""
+    from genart.inpaint import image_to_image
+
+    if controls:
+        from genart.controls import control_latents
+
+        z, y = control_latents(model, seeds, o.truncation, o.class_, temperature, controls.get("edits"),
+                               controls.get("mix"))
+    else:
+        z, y = model.latents(seeds, o.truncation, o.class_, temperature)
+    return image_to_image(model, init, seeds, strength, z, y)
+
+
 def run_generate(model: Model, o: GenerateOptions) -> str:
     """Write the outputs of `genart generate` for any run; returns the one-line summary."""
     spec = model.spec
+    if not model.can(DENOISE):  # a kind's own generate part would ignore them: say so instead
+        from genart.inpaint import require_denoiser
+
+        for flag, value in (("--sample-steps", o.sample_steps), ("--sampler", o.sampler), ("--guidance", o.guidance),
+                            ("--init-image", o.init_image), ("--strength", o.strength)):
+            if value is not None:
+                require_denoiser(model, flag)
     if spec.generate is not None:
         return resolve_ref(spec.generate)(model, o)
     if spec.can(IMAGES):

@@ -77,6 +77,18 @@ def train_tiny(out: Path, **options) -> Path:
     return out
 
 
+def train_tiny_diffusion(out: Path, **options) -> Path:
+    """Train a tiny diffusion run (16x16, width 8, 2 sampling steps) in this process; a few seconds."""
+    from genart.kinds.diffusion.config import DiffusionConfig
+    from genart.train import train
+
+    defaults = dict(data="builtin:digits", size=16, width=8, batch=16, sample_steps=2, steps=20, log_every=10,
+                    sample_every=0, device="cpu", labels="auto", seed=0)
+    defaults.update(options)
+    train(DiffusionConfig(**defaults), out, console=quiet_console())
+    return out
+
+
 def shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A temp folder shared by all xdist workers of this pytest session (the parent of each worker's basetemp)."""
     base = tmp_path_factory.getbasetemp()

@@ -30,7 +30,10 @@ SEQUENCE = "sequence"  # sampler.generate(n, ..., seeds=...) -> a list of sequen
 TEXT = "text"  # sequences are strings (a prime, streaming, the studio's text panel)
 AUDIO = "audio"  # outputs can be rendered as sound (MIDI, WAV; the studio's music panel)
 CLASSES = "classes"  # class-conditional when the data has labels (--class)
-CAPABILITIES = frozenset({IMAGES, LATENT, ENCODE, SEQUENCE, TEXT, AUDIO, CLASSES})
+# an iterative denoiser: sampler.configure(steps, method, guidance), sampler.settings() -> the current ones, and
+# sampler.repaint(images, z, y, strength, mask) for image-to-image (strength < 1) and inpainting (mask: 1 = regenerate)
+DENOISE = "denoise"
+CAPABILITIES = frozenset({IMAGES, LATENT, ENCODE, SEQUENCE, TEXT, AUDIO, CLASSES, DENOISE})
 
 Ref = str | Callable[..., Any] | type  # "package.module:attribute", or the object itself
 

@@ -6,6 +6,7 @@ Broken, empty, truncated, non-image and oversized files are skipped and named; t
 from __future__ import annotations
 
 import hashlib
+import io
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -85,18 +86,27 @@ def fit_image(img: Image.Image, size: int, fit: str) -> Image.Image:
     return ImageOps.fit(img, (size, size), Image.Resampling.LANCZOS)
 
 
-def decode_image(path: Path, size: int, fit: str) -> tuple[np.ndarray, bool, bool]:
-    """Decode one file to an RGBA (size, size, 4) array. Returns (array, is_grey, has_alpha).
+def decode_image(path: Path | bytes, size: int, fit: str,
+                 max_pixels: int | None = None) -> tuple[np.ndarray, bool, bool]:
+    """Decode one file (or its bytes, e.g. an upload) to an RGBA (size, size, 4) array. Returns (array, is_grey,
+    has_alpha).
 
-    Raises ValueError with a short reason for anything that is not a usable image."""
-    if path.stat().st_size == 0:
+    Raises ValueError with a short reason for anything that is not a usable image, or larger than max_pixels (default
+    MAX_PIXELS)."""
+    max_pixels = MAX_PIXELS if max_pixels is None else max_pixels
+    if isinstance(path, (bytes, bytearray)):
+        source: Any = io.BytesIO(path)
+        empty = not path
+    else:
+        source, empty = path, path.stat().st_size == 0
+    if empty:
         raise ValueError("empty file")
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            with Image.open(path) as img:
-                if img.width * img.height > MAX_PIXELS:
-                    raise ValueError(f"too large ({img.width}x{img.height} pixels; limit {MAX_PIXELS:,})")
+            with Image.open(source) as img:
+                if img.width * img.height > max_pixels:
+                    raise ValueError(f"too large ({img.width}x{img.height} pixels; limit {max_pixels:,})")
                 img.seek(0)  # first frame of animations
                 if img.format == "JPEG":
                     img.draft("RGB", (size * 2, size * 2))

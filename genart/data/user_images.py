@@ -34,25 +34,43 @@ def image_files(paths: Sequence[str | Path]) -> list[tuple[Path, str]]:
     return out
 
 
-def read_image(path: Path, size: int, fit: str, channels: int) -> np.ndarray:
-    """One file as (channels, size, size) uint8, prepared as training images are; a one-line DataError otherwise."""
+def _decode(source: Path | bytes, size: int, fit: str, name: str | None, max_pixels: int | None) -> np.ndarray:
+    """A file or its bytes as fitted RGBA (size, size, 4) uint8; a one-line DataError naming it otherwise."""
+    name = name or str(source if not isinstance(source, (bytes, bytearray)) else "the image")
     try:
-        rgba, _, _ = decode_image(Path(path), size, fit)
+        rgba, _, _ = decode_image(source if isinstance(source, (bytes, bytearray)) else Path(source), size, fit,
+                                  max_pixels)
     except FileNotFoundError:
-        raise DataError(f"{path}: no such file", "check the path") from None
+        raise DataError(f"{name}: no such file", "check the path") from None
     except IsADirectoryError:
-        raise DataError(f"{path} is a folder, not an image", "give image files, or the folder on its own") from None
+        raise DataError(f"{name} is a folder, not an image", "give image files, or the folder on its own") from None
     except ValueError as e:
-        raise DataError(f"{path} is not a usable image: {e}", "give a png, jpg, webp, bmp, gif or tiff file") from None
+        raise DataError(f"{name} is not a usable image: {e}", "give a png, jpg, webp, bmp, gif or tiff file") from None
     except OSError as e:
-        raise DataError(f"{path} is unreadable ({e.strerror or e})", "check that the file exists and can be read") from None
+        raise DataError(f"{name} is unreadable ({e.strerror or e})", "check that the file exists and can be read") from None
+    return rgba
+
+
+def read_image(path: Path | bytes, size: int, fit: str, channels: int, name: str | None = None,
+               max_pixels: int | None = None) -> np.ndarray:
+    """One file (or its bytes: an upload) as (channels, size, size) uint8, prepared as training images are; a
+    one-line DataError otherwise."""
+    rgba = _decode(path, size, fit, name, max_pixels)
     return to_channels(rgba[None], channels)[0].transpose(2, 0, 1)
+
+
+def read_mask(path: Path | bytes, size: int, fit: str, name: str | None = None,
+              max_pixels: int | None = None) -> np.ndarray:
+    """A mask image (any mode) as a (size, size) float32 array of 0 and 1, fitted as images are: 1 where the pixel is
+    light (grey level times opacity at least half: white), 0 where it is dark or transparent (black)."""
+    rgba = _decode(path, size, fit, name, max_pixels).astype(np.float32) / 255.0
+    grey = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    return (grey * rgba[..., 3] >= 0.5).astype(np.float32)
 
 
 def pil_image(img: Any, size: int, fit: str, channels: int) -> np.ndarray:
     """A PIL image as (channels, size, size) uint8, prepared as files are."""
     from PIL import Image
-
 
     rgba, _ = to_rgba(img)
     fitted = fit_image(Image.fromarray(rgba, mode="RGBA").convert("RGBa"), size, fit).convert("RGBA")

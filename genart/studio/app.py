@@ -7,7 +7,8 @@ carry provenance (genart.studio.responses). Model work runs in FastAPI's thread 
 functions), never on the event loop; a small LRU keeps loaded models.
 
 Endpoints ask a run's kind for capabilities, never for its name: images (IMAGES; LATENT for directions, mixing,
-walks and evolution) in genart.studio.images and .sessions, text and music (SEQUENCE with TEXT or AUDIO) in
+walks and evolution) in genart.studio.images and .sessions, image-to-image and inpainting (DENOISE) in
+genart.studio.denoise, text and music (SEQUENCE with TEXT or AUDIO) in
 genart.studio.sequences. A run's detail lists its capabilities, and the page picks its panels from them.
 """
 
@@ -20,6 +21,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from genart.core.errors import GenartError
+from genart.studio.denoise import router as denoise_routes
 from genart.studio.errors import StudioError, install_error_handlers
 from genart.studio.images import router as image_routes
 from genart.studio.listing import router as listing_routes
@@ -46,6 +48,6 @@ def create_app(runs_dir: str | Path, device: str = "cpu", cache_size: int = 3) -
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for routes in (listing_routes, image_routes, session_routes, sequence_routes):
+    for routes in (listing_routes, image_routes, denoise_routes, session_routes, sequence_routes):
         app.include_router(routes)
     return app

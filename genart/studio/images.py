@@ -1,7 +1,7 @@
 """Image endpoints (kinds with IMAGES): one image, a grid, and a walk between two latents (LATENT too).
 
 Controls beyond seed, truncation and class (direction edits, mixing) move through the latent space, so they need
-LATENT as well."""
+LATENT as well. Runs with a denoiser (DENOISE) also take its sampling settings (steps, sampler, guidance)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import torch
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from genart.studio.denoise import Denoise
 from genart.studio.errors import StudioError
 from genart.studio.limits import LATENT_REF, MAX_SEED, Cls, Count, Edits, Fps, Frames, Mix, Ref, Seed, Size, Trunc
 from genart.studio.responses import gif_response, png_response
@@ -54,35 +55,37 @@ def latent_of(model: Any, ref: str, truncation: float | None, cls: str | None, e
 
 
 @router.get("/api/runs/{name}/image.png")
-def image(name: str, runs: RunsDep, seed: Seed = 0, truncation: Trunc = None, cls: Cls = None, edits: Edits = "",
-          mix: Mix = None, size: Size = 128, download: bool = False) -> Response:
+def image(name: str, runs: RunsDep, dn: Denoise, seed: Seed = 0, truncation: Trunc = None, cls: Cls = None,
+          edits: Edits = "", mix: Mix = None, size: Size = 128, download: bool = False) -> Response:
     from genart.io.images import to_pil, upscale
 
     model, lock = runs.model(name, *image_needs(edits, mix))
     z, y = controls(model, [seed], truncation, cls, edits, mix)
-    with lock:
+    with lock, dn.settings(model) as settings:
         x = model.sampler.render(z, y)
-    prov = model.provenance(seed=seed, truncation=truncation, **{"class": cls}, edits=edits or None, mix=mix)
+    prov = model.provenance(seed=seed, truncation=truncation, **{"class": cls}, edits=edits or None, mix=mix,
+                            **settings)
     return png_response(upscale(to_pil(x)[0], size), prov, f"{name}-seed{seed}.png", download)
 
 
 @router.get("/api/runs/{name}/grid.png")
-def grid_png(name: str, runs: RunsDep, seed: Seed = 0, n: Count = 16, truncation: Trunc = None, cls: Cls = None,
-             edits: Edits = "", mix: Mix = None, download: bool = True) -> Response:
+def grid_png(name: str, runs: RunsDep, dn: Denoise, seed: Seed = 0, n: Count = 16, truncation: Trunc = None,
+             cls: Cls = None, edits: Edits = "", mix: Mix = None, download: bool = True) -> Response:
     from genart.io.images import grid, upscale
 
     model, lock = runs.model(name, *image_needs(edits, mix))
     z, y = controls(model, list(range(seed, seed + n)), truncation, cls, edits, mix)
-    with lock:
+    with lock, dn.settings(model) as settings:
         x = model.sampler.render(z, y)
     prov = model.provenance(seeds=f"{seed}-{seed + n - 1}", truncation=truncation, **{"class": cls},
-                            edits=edits or None, mix=mix)
+                            edits=edits or None, mix=mix, **settings)
     return png_response(upscale(grid(x)), prov, f"{name}-grid-{seed}.png", download)
 
 
 @router.get("/api/runs/{name}/walk.gif")
-def walk_gif(name: str, runs: RunsDep, a: Ref, b: Ref, frames: Frames = 24, fps: Fps = 12, truncation: Trunc = None,
-             cls: Cls = None, edits: Edits = "", mix: Mix = None, size: Size = 128, download: bool = False) -> Response:
+def walk_gif(name: str, runs: RunsDep, dn: Denoise, a: Ref, b: Ref, frames: Frames = 24, fps: Fps = 12,
+             truncation: Trunc = None, cls: Cls = None, edits: Edits = "", mix: Mix = None, size: Size = 128,
+             download: bool = False) -> Response:
     from genart.io.images import to_pil, upscale
     from genart.models.latent import walk
 
@@ -91,9 +94,9 @@ def walk_gif(name: str, runs: RunsDep, a: Ref, b: Ref, frames: Frames = 24, fps:
     zb, yb = latent_of(model, b, truncation, cls, edits, mix)
     path = walk(torch.cat([za, zb]), frames, loop=True)
     labels = torch.where(torch.arange(frames) < frames // 2, ya[0], yb[0])
-    with lock:
+    with lock, dn.settings(model) as settings:
         x = model.sampler.render(path, labels)
     pics = [upscale(p.convert("RGB"), size) for p in to_pil(x)]
     prov = model.provenance(a=a, b=b, frames=frames, fps=fps, truncation=truncation, **{"class": cls},
-                            edits=edits or None, mix=mix)
+                            edits=edits or None, mix=mix, **settings)
     return gif_response(pics, fps, prov, f"{name}-walk.gif", download)

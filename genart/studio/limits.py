@@ -48,3 +48,36 @@ class TextBody(BaseModel):
     length: int = Field(300, ge=1, le=2000)
     n: int = Field(3, ge=1, le=8)
     seed: int = Field(0, ge=0, le=MAX_SEED)
+
+# denoisers (DENOISE): sampling settings on every image request, and images sent in (image-to-image, inpainting)
+Steps = Annotated[int | None, Query(ge=1, le=64)]
+Method = Annotated[str | None, Query(pattern=r"^(euler|heun|dpm)$")]
+Guidance = Annotated[float | None, Query(ge=0, le=8)]
+MAX_UPLOAD_BYTES = 8 << 20  # an image or mask sent to the studio, decoded
+MAX_UPLOAD_PIXELS = 4096 * 4096
+DATA_URL = r"^data:image/[a-z.+-]{1,20};base64,[A-Za-z0-9+/=\s]*$"
+DataUrl = Annotated[str, Field(min_length=1, max_length=(MAX_UPLOAD_BYTES * 4) // 3 + 64, pattern=DATA_URL)]
+
+
+class DenoiseFields(BaseModel):
+    steps: int | None = Field(None, ge=1, le=64)
+    sampler: str | None = Field(None, pattern=r"^(euler|heun|dpm)$")
+    guidance: float | None = Field(None, ge=0, le=8)
+
+
+class FitBody(BaseModel):
+    image: DataUrl
+
+
+class RedrawBody(DenoiseFields):
+    image: DataUrl
+    strength: float = Field(0.6, gt=0, le=1)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
+    cls: str | None = Field(None, max_length=100)
+
+
+class InpaintBody(DenoiseFields):
+    image: DataUrl
+    mask: DataUrl
+    seed: int = Field(0, ge=0, le=MAX_SEED)
+    cls: str | None = Field(None, max_length=100)

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from genart.core.errors import GenartError
-from genart.core.registry import IMAGES, LATENT
+from genart.core.registry import DENOISE, IMAGES, LATENT
 from genart.studio.runs import RunsDep, figures
 
 router = APIRouter()
@@ -31,8 +31,8 @@ def list_runs(runs: RunsDep) -> dict[str, Any]:
 
 @router.get("/api/runs/{name}")
 def run_detail(name: str, runs: RunsDep) -> dict[str, Any]:
-    """The run's facts and capabilities; image runs add their latent size, latent runs their directions and
-    evolution sessions."""
+    """The run's facts and capabilities; image runs add their latent size, runs with a denoiser its settings, latent
+    runs their directions and evolution sessions."""
     from genart.info import run_info
 
     p = runs.path(name)
@@ -43,6 +43,10 @@ def run_detail(name: str, runs: RunsDep) -> dict[str, Any]:
                               "capabilities": sorted(model.spec.capabilities), "image": model.can(IMAGES)}
     if model.can(IMAGES):
         detail["z_dim"] = model.sampler.z_dim
+    if model.can(DENOISE):  # the sampling settings the page starts from, and the size images are fitted to
+        c, h, w = model.sampler.shape
+        with lock:  # not while a request has its own settings in force
+            detail["denoise"] = {**model.sampler.settings(), "channels": c, "height": h, "width": w}
     if model.can(LATENT):
         with lock:
             d = model.directions(8)

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from genart.core.errors import GenartError
-from genart.core.registry import AUDIO, IMAGES, LATENT, SEQUENCE, TEXT, all_kinds
+from genart.core.registry import AUDIO, DENOISE, IMAGES, LATENT, SEQUENCE, TEXT, all_kinds
 from genart.studio.errors import StudioError
 
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -30,6 +30,7 @@ class Need:
 
 MAKES_IMAGES = Need((IMAGES,), "; this makes images")
 LATENT_IMAGES = Need((IMAGES, LATENT), "; this needs a latent space (directions, mixing, walks, evolution)")
+DENOISES = Need((IMAGES, DENOISE), "; this needs a run with a denoiser (image-to-image, inpainting)")
 MAKES_SEQUENCES = Need((SEQUENCE,), "; this makes text or music")
 MAKES_TEXT = Need((SEQUENCE, TEXT), ", not a text run")
 MAKES_MUSIC = Need((SEQUENCE, AUDIO), ", not a music run")

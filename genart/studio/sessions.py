@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Body
 from fastapi.responses import Response
 
+from genart.studio.denoise import Denoise
 from genart.studio.errors import StudioError
 from genart.studio.limits import EvolveBody, Size, StartBody
 from genart.studio.responses import png_response
@@ -64,7 +65,7 @@ def evolve_session(name: str, session: str, body: EvolveBody, runs: RunsDep) -> 
 
 
 @router.get("/api/runs/{name}/sessions/{session}/{index}.png")
-def session_image(name: str, session: str, index: int, runs: RunsDep, size: Size = 128,
+def session_image(name: str, session: str, index: int, runs: RunsDep, dn: Denoise, size: Size = 128,
                   download: bool = False) -> Response:
     from genart.evolve import Session, check_session_name
     from genart.io.images import to_pil, upscale
@@ -75,7 +76,8 @@ def session_image(name: str, session: str, index: int, runs: RunsDep, size: Size
     if not 0 <= index < len(s.population):
         raise StudioError(404, f"image {index} is not in generation {s.generation}", f"use 0 to {len(s.population) - 1}")
     z, y = s.latents()
-    with lock:
+    with lock, dn.settings(model) as settings:
         x = model.sampler.render(z[index:index + 1], y[index:index + 1])
-    prov = model.provenance(session=session, generation=s.generation, index=index, origin=s.population[index].origin)
+    prov = model.provenance(session=session, generation=s.generation, index=index, origin=s.population[index].origin,
+                            **settings)
     return png_response(upscale(to_pil(x)[0], size), prov, f"{name}-{session}-g{s.generation}-{index}.png", download)

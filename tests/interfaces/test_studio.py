@@ -16,6 +16,7 @@ pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 from fastapi.testclient import TestClient  # noqa: E402
 
+from genart.core.registry import IMAGES, kinds_that  # noqa: E402
 from genart.studio.app import create_app  # noqa: E402
 
 
@@ -156,7 +157,8 @@ def test_run_detail_carries_the_kinds_capabilities(client: TestClient) -> None:
     assert not {"z_dim", "directions", "sessions"} & set(words)  # no image or latent panel to fill
     for path in ("image.png", "grid.png", "walk.gif?a=1&b=2", "sessions/web", "sessions/web/0.png"):
         body = assert_error(client.get(f"/api/runs/words/{path}"), 400, "words is a text run; this makes images")
-        assert body["hint"] == "use a gan or vae run"  # the kinds that can, from the registry
+        assert body["hint"] == f"use a {' or '.join(kinds_that(IMAGES))} run"  # the kinds that can, from the registry
+        assert "gan" in body["hint"] and "vae" in body["hint"]
     assert_error(client.post("/api/runs/words/sessions/web/start", json={}), 400, "this makes images")
 
 

@@ -2,9 +2,9 @@
 // genart studio: plain JavaScript, no build step, no network beyond this server.
 
 const $ = (id) => document.getElementById(id);
-const state = { run: null, info: null, latent: false, mode: "seeds", session: null, marks: {}, picks: [], token: 0 };
+const state = { run: null, info: null, latent: false, denoise: false, mode: "seeds", session: null, marks: {}, picks: [], token: 0 };
 // a run's kind is known by what it can do (genart.core.registry's capabilities), never by its name
-const CAP = { IMAGES: "images", LATENT: "latent", SEQUENCE: "sequence", TEXT: "text", AUDIO: "audio" };
+const CAP = { IMAGES: "images", LATENT: "latent", SEQUENCE: "sequence", TEXT: "text", AUDIO: "audio", DENOISE: "denoise" };
 
 function can(info, ...caps) { return caps.every((c) => (info.capabilities || []).includes(c)); }
 
@@ -97,6 +97,7 @@ function setupImagePage(info) {
   state.latent = latent;
   for (const el of document.querySelectorAll("#image-page .latent-only")) el.hidden = !latent;
   if (!latent) $("mix").value = "";
+  setupDenoise(info);
   const cls = $("cls");
   cls.replaceChildren(new Option("random", ""));
   for (const c of info.classes) cls.append(new Option(c, c));
@@ -125,6 +126,28 @@ function setupImagePage(info) {
   clearPicks();
 }
 
+// runs with a denoiser: sampling settings for every image the panel renders, and the repaint panel (repaint.js)
+function setupDenoise(info) {
+  state.denoise = can(info, CAP.DENOISE);
+  for (const el of document.querySelectorAll("#image-page .denoise-only")) el.hidden = !state.denoise;
+  if (!state.denoise) return;
+  const d = info.denoise || {};
+  $("steps").value = String(Math.min(64, Math.max(1, d.sample_steps || 16)));
+  $("steps-out").textContent = $("steps").value;
+  $("sampler").value = d.sampler || "dpm";
+  $("guidance-label").hidden = !info.classes.length;
+  $("guidance").value = String(d.guidance ?? 1);
+  $("guidance-out").textContent = $("guidance").value;
+  if (typeof repaint !== "undefined") repaint.reset(info);
+}
+
+function denoiseSettings() {
+  if (!state.denoise) return {};
+  const out = { steps: parseInt($("steps").value, 10), sampler: $("sampler").value };
+  if (state.info.classes.length) out.guidance = parseFloat($("guidance").value);
+  return out;
+}
+
 function params(extra) {
   const p = new URLSearchParams();
   p.set("seed", $("seed").value);
@@ -135,7 +158,7 @@ function params(extra) {
     .filter((i) => parseFloat(i.value) !== 0).map((i) => i.id.slice(4) + ":" + i.value);
   if (edits.length) p.set("edits", edits.join(","));
   if ($("mix").value !== "") p.set("mix", $("mix").value);
-  for (const [k, v] of Object.entries(extra || {})) p.set(k, v);
+  for (const [k, v] of Object.entries({ ...denoiseSettings(), ...(extra || {}) })) p.set(k, v);
   return p;
 }
 
@@ -157,8 +180,9 @@ function renderGrid() {
     const s = state.session;
     const sess = encodeURIComponent(s.name);
     for (const m of s.members) {
+      const settings = new URLSearchParams(denoiseSettings());
       items.push({ label: m.origin, ref: `s:${s.name}:${m.index}`,
-                   src: `${base()}/sessions/${sess}/${m.index}.png?g=${s.generation}` });
+                   src: `${base()}/sessions/${sess}/${m.index}.png?g=${s.generation}` + (state.denoise ? "&" + settings : "") });
     }
     $("dl-grid").href = items.length ? items[0].src + "&download=true" : "#";
   }
@@ -196,6 +220,12 @@ function renderGrid() {
       like.addEventListener("click", () => mark(fig, i, "liked"));
       dislike.addEventListener("click", () => mark(fig, i, "disliked"));
       cap.append(like, dislike);
+    }
+    if (state.denoise && typeof repaint !== "undefined") {  // repaint this image (inpainting, image-to-image)
+      const edit = Object.assign(document.createElement("button"), { type: "button", textContent: "✎", title: "repaint" });
+      edit.className = "repaint";
+      edit.addEventListener("click", () => repaint.use(item.src + "&size=" + state.info.denoise.height));
+      cap.append(edit);
     }
     const dl = Object.assign(document.createElement("a"), { textContent: "⤓", title: "download PNG", href: item.src + "&download=true" });
     dl.setAttribute("download", "");
@@ -334,6 +364,9 @@ bindRange("seed", (v) => v, reseed);
 bindRange("truncation", (v) => (parseFloat(v) > 0 ? v : "off"), reseed);
 bindRange("temperature", (v) => v);
 bindRange("music-temperature", (v) => v);
+bindRange("steps", (v) => v, () => renderGrid());
+bindRange("guidance", (v) => v, () => renderGrid());
+$("sampler").addEventListener("change", () => renderGrid());
 $("n").addEventListener("change", reseed);
 $("cls").addEventListener("change", reseed);
 $("mix").addEventListener("change", reseed);
