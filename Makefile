@@ -28,8 +28,10 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e ".[bench]"
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/bench_vae.py --out benchmarks/RESULTS-vae.md
+	$(BIN)/python benchmarks/bench_diffusion.py
 	$(BIN)/python benchmarks/bench_music.py
 	$(BIN)/python benchmarks/bench_text.py --shakespeare-minutes 10 --quiet
 

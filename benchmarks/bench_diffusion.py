@@ -140,6 +140,23 @@ def sampling_rows() -> list[list[str]]:
     return rows
 
 
+def soundness_rows(steps: int) -> list[list[str]]:
+    """Mean training loss of the same run (digits, 16 px, same seed) in fp32 and under bf16 autocast."""
+    from genart.data.builtin import load_builtin
+
+    data = load_builtin("digits", 16, "auto")
+    rows = []
+    for precision in ("fp32", "bf16"):
+        torch.manual_seed(0)
+        cfg = DiffusionConfig(data="builtin:digits", size=16, width=16)
+        cfg.validate()
+        tr = DiffusionTrainable(cfg, data, torch.device("cpu"), precision, torch.Generator().manual_seed(1))
+        losses = [float(tr.train_step(i)["loss"]) for i in range(steps)]
+        half = losses[steps // 2:]
+        rows.append([precision, f"{sum(losses[:steps // 2]) / (steps // 2):.4f}", f"{sum(half) / len(half):.4f}"])
+    return rows
+
+
 def memory_row(steps: int) -> list[str]:
     """Peak resident memory of `genart train diffusion` at 64 px with default settings, in a fresh process."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -172,6 +189,9 @@ def main() -> None:
     lines += ["", f"## Sampling 64 images at {SIZE}x{SIZE}x{CHANNELS} (untrained network: the cost, not the quality)",
               ""]
     lines += table(["sampler", "seconds", "images/s"], sampling_rows())
+    sound = 20 if args.quick else 300
+    lines += ["", f"## bf16 soundness: mean loss over {sound} steps (digits, 16 px, same seed)", ""]
+    lines += table(["precision", "first half", "second half"], soundness_rows(sound))
     lines += ["", "## Memory", ""]
     lines += table(["training", "peak resident memory", "steps/s"], [memory_row(3 if args.quick else 20)])
     Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")

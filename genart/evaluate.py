@@ -98,7 +98,7 @@ def evaluate(run: str | Path, n: int | None = None, seed: int = 0, features: str
     write_html(path / HTML_FILE, result, report.html)
     from genart.card import write_model_card
 
-    write_model_card(model.run, evaluation=card_lines(result))
+    write_model_card(model.run, evaluation=card_lines(result, model.run.path))
     return result
 
 
@@ -129,8 +129,35 @@ def table(result: dict[str, Any]) -> Table:
     return t
 
 
-def card_lines(result: dict[str, Any]) -> dict[str, str]:
-    """The evaluation as MODEL_CARD.md lines: each figure with its floor and ceiling."""
+def copies_beside(result: dict[str, Any], run_path: Path) -> str:
+    """The near-copy share of this run beside those of the other evaluated runs in the same folder that were trained
+    on the same data (same content hash), e.g. a diffusion run beside a GAN: diffusion models copy training images
+    more than GANs do (Carlini et al. 2023), so the card puts the figures side by side. "" when there are none."""
+    import json
+
+    def share(r: dict[str, Any]) -> float | None:
+        return next((f["model"] for f in r.get("figures", []) if f.get("key") == "near_copies"), None)
+
+    mine, digest = share(result), result.get("data", {}).get("content_hash")
+    if mine is None or not digest:
+        return ""
+    found = []
+    for other in sorted(run_path.parent.glob(f"*/{JSON_FILE}")):
+        if other.parent.resolve() == run_path.resolve():
+            continue
+        try:
+            r = json.loads(other.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(r, dict) and r.get("data", {}).get("content_hash") == digest and share(r) is not None:
+            found.append(f"{r.get('run', other.parent.name)} ({r.get('kind', '?')}, step {r.get('step', '?')}): "
+                         f"{fmt(share(r))}")
+    return f"this run: {fmt(mine)}; " + "; ".join(found) if found else ""
+
+
+def card_lines(result: dict[str, Any], run_path: Path | None = None) -> dict[str, str]:
+    """The evaluation as MODEL_CARD.md lines: each figure with its floor and ceiling, and the near-copy share beside
+    other evaluated runs on the same data in the same folder."""
     cols = result["columns"]
     lines = {"Evaluated": f"step {result['step']} ({result['checkpoint']}), {result['created']}; every figure and "
                           f"the pictures: `{JSON_FILE}`, `{HTML_FILE}`"}
@@ -141,6 +168,9 @@ def card_lines(result: dict[str, Any]) -> dict[str, str]:
     if net:
         lines["Feature network"] = (f"{net.get('arch')} ({net.get('source')}, sha256 {net.get('sha256')}); distances "
                                     "compare only within one feature network")
+    others = copies_beside(result, run_path) if run_path is not None else ""
+    if others:
+        lines["Near-copies beside other runs on the same data"] = others
     if result["data"].get("matches_training") is False:
         lines["Warning"] = "the training data changed after training; the figures use the data as it is now"
     return lines

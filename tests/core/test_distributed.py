@@ -103,3 +103,14 @@ def test_too_little_data_for_the_processes_is_one_clear_error(tmp_path: Path) ->
     assert out.returncode != 0
     assert "error: 1 training images cannot be shared among 2 processes" in out.stderr  # genart's line, then torchrun's
     assert "hint: start fewer processes" in out.stderr
+
+
+def test_two_process_diffusion_trains_resumes_and_keeps_replicas_identical(tmp_path: Path) -> None:
+    run = tmp_path / "diffusion"
+    common = ["train", "diffusion", "--data", "builtin:digits", "--out", str(run), "--size", "16", "--width", "8",
+              "--batch", "8", "--log-every", "3", "--sample-every", "0"]
+    first = torchrun(*common, "--steps", "6")
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "data-parallel: 2 processes" in first.stderr
+    assert "replicas identical after step 6" in first.stderr and "DIFFER" not in first.stderr
+    assert_resumes(run, common, 6, 9)

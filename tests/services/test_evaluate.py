@@ -317,3 +317,25 @@ def test_cli_evaluate_prints_a_table_and_json(cli_digits_run: tuple[Path, dict],
     assert rc == 2 and "Traceback" not in err
     lines = [line for line in err.splitlines() if line.strip()]
     assert lines[-2].startswith("error:") and "weights.safetensors" in lines[-2] and lines[-1].startswith("hint:")
+
+
+def test_the_card_puts_the_near_copy_share_beside_other_runs_on_the_same_data(tmp_path: Path) -> None:
+    import json
+
+    from genart.evaluate import card_lines
+
+    def result(run: str, kind: str, digest: str, share: float) -> dict:
+        return {"run": run, "kind": kind, "step": 100, "checkpoint": "last.safetensors", "created": "now",
+                "columns": {"model": "generated", "floor": "real vs real", "ceiling": "noise"}, "details": {},
+                "data": {"content_hash": digest},
+                "figures": [{"key": "near_copies", "label": "near-copies", "model": share, "floor": 0.0,
+                             "ceiling": 0.0}]}
+
+    for name, kind, digest, share in (("g", "gan", "abc", 0.001), ("other-data", "gan", "zzz", 0.5)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "evaluation.json").write_text(json.dumps(result(name, kind, digest, share)))
+    (tmp_path / "d").mkdir()
+    lines = card_lines(result("d", "diffusion", "abc", 0.02), tmp_path / "d")
+    beside = lines["Near-copies beside other runs on the same data"]
+    assert beside.startswith("this run: 0.02") and "g (gan, step 100): 0.001" in beside and "other-data" not in beside
+    assert "Near-copies beside other runs on the same data" not in card_lines(result("x", "gan", "new", 0.0), tmp_path / "x")

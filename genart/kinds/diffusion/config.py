@@ -33,13 +33,14 @@ class DiffusionConfig(ImageConfig):
     """A denoising diffusion model (rectified flow by default) on a compact UNet."""
 
     kind: ClassVar[str] = "diffusion"
+    batch: int = option(32, "Batch size (32 measured better than 64 for the same minutes on a CPU).")
     objective: str = option("flow", "flow (rectified flow, logit-normal times) or vpred (cosine path, v-prediction).")
     width: int = option(32, "Base channel width of the UNet (doubles once at lower resolution).")
     patch: int = option(0, "Pixels per side folded into channels at the input: 1, 2 or 4 (0: by size).", unset=True)
     lr: float = option(2e-3, "AdamW learning rate (after a warm-up of 100 steps).")
     ema: float = option(0.999, "EMA decay of the weights used for sampling (0: off).")
     class_drop: float = option(0.1, "Probability of dropping the label in training (classifier-free guidance).")
-    sample_steps: int = option(16, "Default number of sampling steps for generate.")
+    sample_steps: int = option(10, "Default number of sampling steps for generate.")
     sampler: str = option("dpm", "Default sampler: euler (DDIM), heun or dpm (DPM-Solver++ 2M).")
     guidance: float = option(1.0, "Default classifier-free guidance scale for labelled data (1: none).")
 

@@ -23,12 +23,15 @@ from genart.kinds.diffusion.config import SAMPLERS
 from genart.kinds.diffusion.paths import Path
 
 __all__ = ["SAMPLERS", "sample", "solve", "time_grid"]
+SHIFT = 2.0  # measured: 10 dpm steps within 10% of 64 on digits and abstract; shift 1 needs 16+ (README, Diffusion)
 Denoise = Callable[[torch.Tensor, float], tuple[torch.Tensor, torch.Tensor]]  # (x_t, t) -> (x0, eps) predictions
 
 
-def time_grid(steps: int, start: float = 1.0) -> list[float]:
-    """steps + 1 times from `start` down to 0, evenly spaced."""
-    return [start * (1 - i / steps) for i in range(steps + 1)]
+def time_grid(steps: int, start: float = 1.0, shift: float = SHIFT) -> list[float]:
+    """steps + 1 times from `start` down to 0: even steps of u mapped by t = shift u / (1 + (shift - 1) u) (Esser et
+    al. 2024), which spends more of them at high noise, where the few-step paths bend most."""
+    u = [1 - i / steps for i in range(steps + 1)]
+    return [start * shift * v / (1 + (shift - 1) * v) for v in u]
 
 
 def _coef(path: Path, t: float) -> tuple[float, float]:
@@ -75,22 +78,23 @@ def solve(path: Path, denoise: Denoise, x: torch.Tensor, grid: list[float], meth
 
 
 def sample(path: Path, denoise: Denoise, noise: torch.Tensor, steps: int, method: str,
-           init: torch.Tensor | None = None, strength: float = 1.0, mask: torch.Tensor | None = None) -> torch.Tensor:
+           init: torch.Tensor | None = None, strength: float = 1.0, mask: torch.Tensor | None = None,
+           shift: float = SHIFT) -> torch.Tensor:
     """Images from noise (N, C, H, W): plain, image-to-image (init and strength < 1), or inpainting (init and a mask,
     1 where pixels are regenerated)."""
     if init is None:
-        return solve(path, denoise, noise, time_grid(steps), method)
+        return solve(path, denoise, noise, time_grid(steps, shift=shift), method)
     if mask is None:
         start = float(min(max(strength, 0.0), 1.0))
         if start <= 0:
             return init.clone()
         a, s = _coef(path, start)
         x = a * init + s * noise
-        return solve(path, denoise, x, time_grid(max(1, math.ceil(steps * start)), start), method)
+        return solve(path, denoise, x, time_grid(max(1, math.ceil(steps * start)), start, shift), method)
 
     def keep(x: torch.Tensor, t: float) -> torch.Tensor:
         a, s = _coef(path, t)
         return mask * x + (1 - mask) * (a * init + s * noise)
 
-    out = solve(path, denoise, noise, time_grid(steps), method, keep=keep)
+    out = solve(path, denoise, noise, time_grid(steps, shift=shift), method, keep=keep)
     return mask * out + (1 - mask) * init
