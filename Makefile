@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_diffusion.py
 	$(BIN)/python benchmarks/bench_music.py
 	$(BIN)/python benchmarks/bench_text.py --shakespeare-minutes 10 --quiet
+	$(BIN)/python benchmarks/bench_signing.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check genart tests benchmarks scripts examples

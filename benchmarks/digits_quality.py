@@ -19,21 +19,26 @@ from sklearn.svm import SVC
 import genart
 
 
+def samples_8x8(model: object, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """n samples (seeds 1000 on) reduced to 8x8 on the digits' 0-16 scale, as rows for the SVC, and their labels."""
+    seeds = list(range(1000, 1000 + n))
+    images = model.generate_tensor(seeds=seeds)  # type: ignore[attr-defined]
+    _, labels = model.latents(seeds)  # type: ignore[attr-defined]
+    arr = ((images[:, 0].clamp(-1, 1) + 1) * 127.5).numpy().astype(np.uint8)
+    small = np.stack([np.asarray(Image.fromarray(a).resize((8, 8), Image.Resampling.BOX), dtype=np.float64)
+                      for a in arr]) / 255 * 16
+    return small.reshape(n, -1), labels.numpy()
+
+
 def main(run: str, n: int = 500) -> None:
     d = load_digits()
     clf = SVC(gamma=0.001).fit(d.data, d.target)
     model = genart.load(run)
-    seeds = list(range(1000, 1000 + n))
-    images = model.generate_tensor(seeds=seeds)
-    _, labels = model.latents(seeds)
-    arr = ((images[:, 0].clamp(-1, 1) + 1) * 127.5).numpy().astype(np.uint8)
-    small = np.stack([np.asarray(Image.fromarray(a).resize((8, 8), Image.Resampling.BOX), dtype=np.float64)
-                      for a in arr]) / 255 * 16
-    pred = clf.predict(small.reshape(n, -1))
+    rows, y = samples_8x8(model, n)
+    pred = clf.predict(rows)
     print(f"run {run}: step {model.step}, {n} samples")
     print("predicted class counts:", np.bincount(pred, minlength=10).tolist())
     if model.classes:
-        y = labels.numpy()
         print(f"agreement with the class asked for: {(pred == y).mean():.3f}")
         print("per class:", {c: round(float((pred[y == c] == c).mean()), 2) for c in range(10)})
 

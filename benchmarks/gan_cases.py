@@ -37,9 +37,13 @@ def random_data(arch: str, seed: int = 0) -> ImageData:
 
 
 def gan_config(arch: str, augment: str = "off", size: int | None = None) -> GANConfig:
-    # built directly, not validated: validate() only admits powers of two, and the original MLP is 28x28
+    # the dcgan as first written (transposed convolutions, BCE), so the reference loops and genart's step train the
+    # same networks whatever genart's defaults; validated (any size from 8 to 256: the original MLP is 28x28)
     _, s, z, _ = ARCHS[arch]
-    return GANConfig(data="bench", arch=arch, size=size or s, batch=BATCH, augment=augment, z_dim=z)
+    cfg = GANConfig(data="bench", arch=arch, size=size or s, batch=BATCH, augment=augment, z_dim=z,
+                    upsample="transposed", loss="bce")
+    cfg.validate()
+    return cfg
 
 
 def reference_nets(arch: str) -> tuple[nn.Module, nn.Module, int]:

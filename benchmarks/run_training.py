@@ -102,9 +102,10 @@ def section(run: Run) -> list[str]:
     cases, rounds = train_all(run)
     quick = run.quick
     return ["## Training speed", "",
-            f"GANs at batch {gan_cases.BATCH} (mlp: 28x28, 1 channel; dcgan: 32x32, 3 channels; unconditional, random "
-            "images), the VAE at 32x32, 3 channels, batch 64, and the text LSTM the issue names (2 x 512, "
-            "embedding 64, 128 characters x batch 32 = 4,096 characters per step, 65 symbols). "
+            f"GANs at batch {gan_cases.BATCH} (mlp: 28x28, 1 channel; dcgan: 32x32, 3 channels, as first written: "
+            "transposed convolutions and BCE; unconditional, random images), the VAE at 32x32, 3 channels, batch 64, "
+            "and the text LSTM the issue names (2 x 512, embedding 64, 128 characters x batch 32 = 4,096 characters "
+            "per step, 65 symbols). "
             "`original` and `clean` are the reference loops (eager fp32, torch's default Adam; the GAN's in "
             "benchmarks/gan_cases.py, the VAE's and the LSTM's in benchmarks/more_cases.py): `original` is the networks "
             "as first written (probabilities then BCE or NLL, a DataLoader), `clean` the same networks on logits with the "

@@ -67,9 +67,11 @@ class Model:
 
     def provenance(self, **settings: Any) -> dict[str, Any]:
         """What every output carries: who made it, from which weights, with which settings."""
+        report = self.run.path / "data.json"  # the training data's ingest report, by hash
+        data = {"data_report_sha256": file_hash(report, 64)} if report.is_file() else {}
         return {"genart_version": __version__, "run": self.run.name, "kind": self.kind,
                 "checkpoint": self.checkpoint.name, "checkpoint_sha256": self.checkpoint_hash,
-                "step": self.step, **settings, "ai_generated": "true"}
+                "step": self.step, **data, **settings, "ai_generated": "true"}
 
     # --- image kinds -------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from genart.cli_images import Guidance, Sampler, SampleSteps, add_image_commands
+from genart.cli_provenance import SignOption, add_provenance_commands, apply_sign_option
 from genart.cli_train import add_train_commands
 from genart.core.errors import GenartError
 from genart.core.registry import all_kinds
@@ -44,8 +45,10 @@ def _version(value: bool) -> None:
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+    sign: SignOption = None,
 ) -> None:
     STATE["debug"] = debug
+    apply_sign_option(sign)
 
 
 @app.command()
@@ -80,6 +83,7 @@ def generate(
     strength: Annotated[Optional[float], typer.Option(help="Diffusion: how much of --init-image is redrawn, in (0, 1] (default 0.6; 1: from pure noise).")] = None,  # noqa: UP045,E501
     checkpoint: Annotated[str, typer.Option(help="last, best, or a checkpoint file name.")] = "last",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+    no_copies: Annotated[Optional[bool], typer.Option("--no-copies/--copies", help="Reject outputs that copy the training data and redraw them from later seeds (default: on for text, music and denoisers, off for other image runs, where it costs more than generating).")] = None,  # noqa: UP045,E501
 ) -> None:
     """Generate new works from a trained run: images, text or music, by the run's kind."""
     import genart
@@ -90,7 +94,7 @@ def generate(
                            top_k=top_k, top_p=top_p, stream=stream, bars=bars, primer=primer, primer_notes=primer_notes,
                            wav=wav, musicxml=musicxml, soundfont=soundfont, edit=edit, mix=mix,
                            sample_steps=sample_steps, sampler=sampler, guidance=guidance, init_image=init_image,
-                           strength=strength)
+                           strength=strength, no_copies=no_copies)
     model = genart.load(str(run), checkpoint=checkpoint, device=device)
     message = run_generate(model, opts)
     if message:
@@ -98,6 +102,7 @@ def generate(
 
 
 add_image_commands(app, out_console)  # genart inpaint, listed after generate
+add_provenance_commands(app, out_console)  # genart keys init, genart verify
 
 
 @app.command()

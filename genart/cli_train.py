@@ -1,7 +1,8 @@
 """`genart train KIND`: one command per registered kind, built from the fields of the kind's config class.
 
 Each field declared with `genart.core.config.option` becomes `--field-name` with the field's type, default and help
-(booleans become `--name/--no-name`; fields marked `unset` show no default and are filled in by the config). The
+(booleans become `--name/--no-name`, or the two spellings a field's flag gives, e.g.
+`--respect-opt-out/--ignore-opt-out`; fields marked `unset` show no default and are filled in by the config). The
 command builds the config and hands it to the one training loop; it has no logic of its own.
 """
 
@@ -30,7 +31,8 @@ def _option_fields(config: type[TrainConfig]) -> list[dataclasses.Field]:
 def _parameter(f: dataclasses.Field, hints: dict[str, Any]) -> inspect.Parameter:
     typ = hints[f.name]
     flag = f.metadata.get("flag") or "--" + f.name.replace("_", "-")
-    decls = [f"{flag}/--no-{f.name.replace('_', '-')}"] if typ is bool else [flag]
+    negative = "" if "/" in flag else f"/--no-{f.name.replace('_', '-')}"  # flag="--on/--off" spells both
+    decls = [flag + negative] if typ is bool else [flag]
     default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
     if f.metadata.get("unset"):
         typ, default = Optional[typ], None  # noqa: UP045 - typer needs the typing form

@@ -50,6 +50,8 @@ class GenerateOptions:
     wav: bool = False
     musicxml: bool = False
     soundfont: Path | None = None
+    # every kind: reject outputs that copy the training data (genart.metrics.copyguard); None: the kind's default
+    no_copies: bool | None = None
 
     def seed_list(self, default_n: int, what: str) -> list[int]:
         """--seeds, else --n seeds from --seed (default_n when --n is absent); none at all is an error."""
@@ -79,24 +81,49 @@ def generate_images(model: Model, o: GenerateOptions) -> str:
     if o.mix is not None:
         controls["mix"] = o.mix
     with denoiser_settings(model, o.sample_steps, o.sampler, o.guidance) as settings:
-        if init is None:
-            images = model.generate_tensor(seeds=seed_list, truncation=o.truncation, cls_=o.class_, **kwargs,
-                                           **controls)
-        else:
-            images = _redraw(model, init, extra["strength"], seed_list, o, temperature, controls)
+
+        def make(seeds: list[int]) -> Any:
+            if init is None:
+                return model.generate_tensor(seeds=seeds, truncation=o.truncation, cls_=o.class_, **kwargs, **controls)
+            return _redraw(model, init, extra["strength"], seeds, o, temperature, controls)
+
+        images, seed_list, guarded = _guarded_images(model, o, seed_list, make)
     if o.edit:
         kwargs["edits"] = ",".join(o.edit)
     if o.mix is not None:
         kwargs["mix"] = o.mix
     prov = model.provenance(seeds=seed_text(seed_list), truncation=o.truncation, **{"class": o.class_}, **kwargs,
-                            **settings, **extra)
+                            **settings, **extra, **guarded.provenance())
     save_grid(images, o.out, prov, nrow=o.nrow or None)
     if o.individual:
         o.individual.mkdir(parents=True, exist_ok=True)
         for s, img in zip(seed_list, to_pil(images), strict=True):
             save_png(img, o.individual / f"seed-{s:06d}.png", {**prov, "seed": s})
+    note = guarded.summary()
     return (f"wrote {o.out} ({len(seed_list)} images, seeds {seed_text(seed_list)})"
-            + (f" and {len(seed_list)} files in {o.individual}" if o.individual else ""))
+            + (f" and {len(seed_list)} files in {o.individual}" if o.individual else "") + (f"\n{note}" if note else ""))
+
+
+def images_guard_default(model: Model) -> bool:
+    """Whether image runs guard against copies when neither --no-copies nor --copies is given: where drawing the
+    images costs more than reloading the training data and comparing (denoisers; see the README's measurements)."""
+    return model.can(DENOISE)
+
+
+def _guarded_images(model: Model, o: GenerateOptions, seeds: list[int], make: Any) -> tuple[Any, list[int], Any]:
+    """The images of `seeds` (make(seeds) -> tensor), with near-copies of the training images redrawn when the copy
+    guard is on; the seeds finally used; the guard's result."""
+    import torch
+
+    from genart.metrics import copyguard
+
+    on, asked = copyguard.wanted(o.no_copies, images_guard_default(model))
+    data, why = copyguard.training_data(model, asked) if on else (None, "")
+    if data is None:
+        return make(seeds), seeds, copyguard.off([], seeds, why)
+    judge, rule = copyguard.image_judge(data.images)
+    result = copyguard.guard(seeds, lambda s: list(make(s)), judge, rule, "images")
+    return torch.stack(result.items), result.seeds, result
 
 
 def _init_image(model: Model, o: GenerateOptions) -> tuple[Any, dict[str, Any]]:

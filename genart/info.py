@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from genart.core.checkpoints import fallback_warning, newest_info
+from genart.core.privacy import checkpoint_privacy
 from genart.core.rundir import RunDir
 
 
@@ -27,6 +28,9 @@ def run_info(path: str | Path) -> dict[str, Any]:
         facts.update(step=meta["step"], minutes=round(meta["elapsed"] / 60, 2), checkpoint=str(path))
         if path != run.last_checkpoint:
             facts["warning"] = fallback_warning(run.last_checkpoint, path, int(meta.get("step", 0)))
+        privacy = checkpoint_privacy(path)  # epsilon spent, delta, noise, clip of a private run
+        if privacy is not None:
+            facts["privacy"] = privacy
         if meta.get("best"):
             facts["best_val_loss"] = meta["best"].get("val_loss")
             facts["best_step"] = meta["best"].get("step")

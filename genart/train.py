@@ -164,7 +164,7 @@ class Trainer:
                 f"training diverged at step {self.step}: {', '.join(bad)} became NaN or infinite; "
                 f"the last good checkpoint is kept",
                 "lower the learning rates (--lr-g/--lr-d), try --precision fp32, or resume from the checkpoint")
-        row = {"step": self.step, **{k: round(v, 6) for k, v in values.items()},
+        row = {"step": self.step, **{k: round(v, 6) for k, v in values.items()}, **self.model.logged_figures(),
                "steps_per_s": round(rate, 3), "elapsed_s": round(self.elapsed, 2)}
         if self.main:
             self.run.append_metrics([row])
@@ -180,6 +180,10 @@ class Trainer:
         if self.step >= max_steps or self.elapsed >= limit_s:
             self.console.print(f"already trained to step {self.step}; raise --steps or --minutes to train more")
             return self.run
+        spent = self.model.budget_spent()  # a privacy budget already spent: no step may be taken
+        if spent:
+            self.console.print(f"{spent}; nothing left to train", highlight=False)
+            return self.run
         compiled = ", compiled" if cfg.compile else ""
         self.console.print(f"training {cfg.kind} on {self.device.type} ({self.precision}{compiled}, {self.threads} threads), "
                            f"budget: {f'{max_steps} steps' if cfg.steps else ''}"
@@ -192,7 +196,7 @@ class Trainer:
         by_steps = cfg.steps is not None
         task = progress.add_task("train", total=max_steps if by_steps else limit_s,
                                  completed=self.step if by_steps else self.elapsed, losses="")
-        done = False
+        done, spent = False, None
         try:
             with progress:
                 t_prev = time.monotonic()
@@ -208,6 +212,8 @@ class Trainer:
                             self.elapsed >= limit_s or self._interrupted))
                     else:
                         done = self.step >= max_steps or self.elapsed >= limit_s or self._interrupted
+                    spent = self.model.budget_spent()  # the kind's own budget (privacy), the same on every rank
+                    done = done or spent is not None
                     if self.step % cfg.log_every == 0 or done:
                         rate = (self.step - last_log_step) / max(1e-9, now - last_log_t)
                         last_log_t, last_log_step = now, self.step
@@ -222,6 +228,8 @@ class Trainer:
                         self.save(also=f"step-{self.step:07d}.safetensors" if keep else None)
                         last_save = time.monotonic()
                         t_prev = last_save  # time spent saving is not training time
+            if spent:
+                self.console.print(spent, highlight=False)
             if self._interrupted:
                 self._flush(0.0)
                 self.save()

@@ -13,6 +13,15 @@ from pathlib import Path
 os.environ["OMP_NUM_THREADS"] = "1"
 os.environ["MKL_NUM_THREADS"] = "1"
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Outputs are signed (C2PA): tests sign with a throwaway local key made up front (so no test sees the one-time
+# "made a local signing key" line), never with the key in the user's own config folder.
+if "GENART_TEST_HOME" not in os.environ:  # xdist workers inherit the controller's
+    import tempfile
+
+    os.environ["GENART_TEST_HOME"] = tempfile.mkdtemp(prefix="genart-test-home-")
+os.environ["GENART_HOME"] = os.environ["GENART_TEST_HOME"]
+for _name in ("GENART_SIGN", "GENART_SIGNING_KEY", "GENART_SIGNING_CERTS"):
+    os.environ.pop(_name, None)
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -21,6 +30,10 @@ from PIL import Image  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 torch.set_num_threads(1)
+
+from genart.io.keys import keys_init  # noqa: E402
+
+keys_init()
 
 REPO = Path(__file__).resolve().parents[1]
 

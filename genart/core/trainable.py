@@ -33,6 +33,7 @@ class Trainable(ABC):
         self.generator = generator  # draws batches; checkpointed by the trainer
         # fp16 gradients underflow without loss scaling; bf16 and fp32 need none (and so take exactly the plain path)
         self.scaler = torch.amp.GradScaler(device.type) if precision == "fp16" else None
+        self.privacy: Any = None  # a genart.core.dpsgd.PrivateTraining when the run trains privately (--dp-epsilon)
 
     # --- shared by the kinds: the optimizer step (fp16 loss scaling), torch.compile --------------------
 
@@ -44,7 +45,21 @@ class Trainable(ABC):
         With fp16 the loss is scaled before backward, the gradients are unscaled before clipping, the step is skipped
         when they overflowed, and the scale is updated; a kind with several optimizers in one step (the GAN: D, then
         G) passes update=False to all but the last, so the scale is updated once per step, from all their gradients.
-        Returns the gradient norm before clipping when clip > 0 (0 on a step skipped for overflow), else None."""
+        Returns the gradient norm before clipping when clip > 0 (0 on a step skipped for overflow), else None.
+
+        Under differential privacy (make_private) the private optimizer's step is DP-SGD's instead: per-example
+        clipping to --dp-clip (which replaces `clip`) and noise; other optimizers' backward passes make no
+        per-example gradients. Returns None then."""
+        if self.privacy is not None:
+            if self.privacy.wraps(opt):
+                self.privacy.optimize(loss)
+                return None
+            with self.privacy.hooks_off():
+                return self._optimize(loss, opt, clip, params, update)
+        return self._optimize(loss, opt, clip, params, update)
+
+    def _optimize(self, loss: torch.Tensor, opt: torch.optim.Optimizer, clip: float,
+                  params: list[torch.Tensor] | None, update: bool) -> torch.Tensor | None:
         opt.zero_grad(set_to_none=True)
         if params is None and clip > 0:
             params = [p for g in opt.param_groups for p in g["params"]]
@@ -72,6 +87,45 @@ class Trainable(ABC):
         """Restore the GradScaler; a checkpoint without one (not fp16, or older) leaves it at its initial scale."""
         if self.scaler is not None and state.get("scaler"):
             self.scaler.load_state_dict(dict(state["scaler"]))
+
+    # --- differential privacy (--dp-epsilon; genart.core.privacy, genart.core.dpsgd) ---------------------
+
+    def make_private(self, modules: list[torch.nn.Module], optimizer: torch.optim.Optimizer, data_size: int,
+                     protects: str = "the training images") -> bool:
+        """Train `modules` with `optimizer` by DP-SGD when the config asks (--dp-epsilon): per-example gradients,
+        clipping and noise in `optimize`, Poisson batches from `batch_indices`, the account in `privacy_state`.
+        Call it once the networks are built and on their device, before anything else wraps them. Returns whether
+        training is private."""
+        if getattr(self.cfg, "dp_epsilon", None) is None:
+            return False
+        from genart.core.dpsgd import PrivateTraining
+
+        self.privacy = PrivateTraining(self.cfg, modules, optimizer, data_size, protects)
+        return True
+
+    def batch_indices(self, n: int) -> torch.Tensor:
+        """Indices of the next batch among n training examples: --batch drawn uniformly with replacement, or under
+        DP a Poisson sample (each example with probability batch / n: the sampling the accountant assumes)."""
+        if self.privacy is not None:
+            return self.privacy.sample(n, self.generator).to(self.device)
+        return torch.randint(n, (self.cfg.batch,), generator=self.generator).to(self.device)
+
+    def privacy_state(self) -> dict[str, Any]:
+        """{"privacy": the account (plain values)} under DP, else {}: each kind merges it into its state()."""
+        return {"privacy": self.privacy.state()} if self.privacy is not None else {}
+
+    def load_privacy_state(self, state: dict[str, Any]) -> None:
+        """Continue the privacy account of a checkpoint (a resumed run does not start its epsilon again at 0)."""
+        if self.privacy is not None and state.get("privacy"):
+            self.privacy.load_state(state["privacy"])
+
+    def budget_spent(self) -> str | None:
+        """Why training must stop now whatever --steps / --minutes say (the privacy budget is spent), or None."""
+        return self.privacy.spent() if self.privacy is not None else None
+
+    def logged_figures(self) -> dict[str, float]:
+        """Figures logged as they stand at each log step, not averaged (the privacy spent so far)."""
+        return self.privacy.figures() if self.privacy is not None else {}
 
     def maybe_compile(self, module: torch.nn.Module) -> torch.nn.Module:
         """`torch.compile(module)` with --compile, else the module itself. Give it the networks as trained (after

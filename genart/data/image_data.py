@@ -21,7 +21,8 @@ def load_images(cfg: ImageConfig, channels: str | None = None) -> ImageData:
             data.labels, data.classes = None, []
             data.report.pop("classes", None)
         return data
-    return load_folder(cfg.data, cfg.size, ch, cfg.fit, "folders" if cfg.labels == "folders" else "none")
+    return load_folder(cfg.data, cfg.size, ch, cfg.fit, "folders" if cfg.labels == "folders" else "none",
+                       respect_opt_out=getattr(cfg, "respect_opt_out", True))
 
 
 

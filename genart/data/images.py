@@ -18,7 +18,8 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from genart.core.errors import DataError
-from genart.data.files import find_files, rel
+from genart.data.files import find_files, ignored_count, rel
+from genart.data.optout import count_rights
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 MAX_PIXELS = 64_000_000  # larger images are treated as decompression bombs and skipped
@@ -87,9 +88,10 @@ def fit_image(img: Image.Image, size: int, fit: str) -> Image.Image:
 
 
 def decode_image(path: Path | bytes, size: int, fit: str,
-                 max_pixels: int | None = None) -> tuple[np.ndarray, bool, bool]:
+                 max_pixels: int | None = None, meta: dict[str, Any] | None = None) -> tuple[np.ndarray, bool, bool]:
     """Decode one file (or its bytes, e.g. an upload) to an RGBA (size, size, 4) array. Returns (array, is_grey,
-    has_alpha).
+    has_alpha). `meta`, when given, receives "wishes": what the file's metadata says of its use (genart.data.optout:
+    an AI-training opt-out, rights notices; C2PA manifests are looked for only when the bytes are given).
 
     Raises ValueError with a short reason for anything that is not a usable image, or larger than max_pixels (default
     MAX_PIXELS)."""
@@ -111,6 +113,10 @@ def decode_image(path: Path | bytes, size: int, fit: str,
                 if img.format == "JPEG":
                     img.draft("RGB", (size * 2, size * 2))
                 img.load()
+                if meta is not None:
+                    from genart.data.optout import image_wishes
+
+                    meta["wishes"] = image_wishes(img, bytes(path) if isinstance(path, (bytes, bytearray)) else None)
                 img = ImageOps.exif_transpose(img)
                 rgba, grey = to_rgba(img)
         except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
@@ -153,8 +159,11 @@ def find_images(root: Path) -> tuple[list[Path], list[dict[str, str]], int]:
 
 
 def load_folder(root: str | Path, size: int, channels: str = "auto", fit: str = "crop",
-                labels: str = "none", workers: int = 4) -> ImageData:
-    """Decode every image under `root` to (N, C, size, size) uint8, skipping and reporting bad files."""
+                labels: str = "none", workers: int = 4, respect_opt_out: bool = True) -> ImageData:
+    """Decode every image under `root` to (N, C, size, size) uint8, skipping and reporting bad files.
+
+    Images whose metadata forbids AI training (genart.data.optout) are skipped as "opted out" unless
+    `respect_opt_out` is False; the report names them either way, and counts the rights notices of the images used."""
     root = Path(root)
     if not root.exists():
         raise DataError(f"--data {root} does not exist", "give a folder of images or builtin:digits")
@@ -177,13 +186,17 @@ def load_folder(root: str | Path, size: int, channels: str = "auto", fit: str = 
 
     def work(p: Path) -> tuple[Path, Any]:
         try:
-            return p, decode_image(p, size, fit)
+            meta: dict[str, Any] = {}
+            arr, grey, alpha = decode_image(p.read_bytes(), size, fit, meta=meta)
+            return p, (arr, grey, alpha, meta["wishes"])
         except ValueError as e:
             return p, str(e)
         except OSError as e:  # permission denied, vanished file, ...
             return p, f"unreadable ({e.strerror or e})"
 
     arrays, used, greys, alphas = [], [], [], []
+    rights: list[list[str]] = []
+    opted_in: list[dict[str, str]] = []  # opted-out images used all the same (--ignore-opt-out)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         results = pool.map(work, files)
         if len(files) >= PROGRESS_FROM:
@@ -196,7 +209,15 @@ def load_folder(root: str | Path, size: int, channels: str = "auto", fit: str = 
             if isinstance(res, str):
                 skipped.append({"file": rel(p, root), "reason": res})
                 continue
-            arr, grey, alpha = res
+            arr, grey, alpha, wishes = res
+            if wishes.opt_out:
+                entry = {"file": rel(p, root), "reason": f"opted out: {wishes.opt_out}"}
+                if respect_opt_out:
+                    skipped.append({**entry, "reason": entry["reason"] + " (its metadata forbids AI training; "
+                                                                          "--ignore-opt-out uses it)"})
+                    continue
+                opted_in.append(entry)
+            rights.append(wishes.rights)
             arrays.append(arr)
             used.append(p)
             greys.append(grey)
@@ -205,11 +226,14 @@ def load_folder(root: str | Path, size: int, channels: str = "auto", fit: str = 
     report: dict[str, Any] = {
         "source": str(root), "files": total, "used": len(used), "skipped": len(skipped),
         "skipped_files": skipped,
+        **wishes_report(skipped, opted_in, rights, respect_opt_out),
     }
     if not used:
         why = f"; {len(skipped)} skipped, e.g. {skipped[0]['file']}: {skipped[0]['reason']}" if skipped else ""
-        raise DataError(f"no usable image in {root} ({total} files{why})",
-                        "point --data at a folder with png, jpg, webp, bmp, gif or tiff images")
+        hint = "point --data at a folder with png, jpg, webp, bmp, gif or tiff images"
+        if report["opted_out"]:
+            hint = "their metadata forbids AI training: use images whose authors allow it (or --ignore-opt-out)"
+        raise DataError(f"no usable image in {root} ({total} files{why})", hint)
     if channels == "auto":
         c = 4 if any(alphas) else (1 if all(greys) else 3)
     else:
@@ -228,6 +252,15 @@ def load_folder(root: str | Path, size: int, channels: str = "auto", fit: str = 
         h.update(p.read_bytes())
     report.update(channels=c, size=size, fit=fit, content_hash=h.hexdigest()[:16])
     return ImageData(images=images, labels=label_t, classes=classes, report=report)
+
+
+def wishes_report(skipped: list[dict[str, str]], opted_in: list[dict[str, str]], rights: list[list[str]],
+                  respect_opt_out: bool) -> dict[str, Any]:
+    """What the ingest report says of the data's own wishes: opt-outs honoured (or overridden), paths a
+    .genartignore excluded, and the rights notices of the images used, counted."""
+    return {"respect_opt_out": respect_opt_out,
+            "opted_out": sum(1 for s in skipped if s["reason"].startswith("opted out")),
+            "opted_out_used": opted_in, "ignored": ignored_count(skipped), "rights": count_rights(rights)}
 
 
 def to_channels(rgba: np.ndarray, c: int) -> np.ndarray:

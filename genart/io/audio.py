@@ -19,6 +19,7 @@ import numpy as np
 
 from genart.core.errors import ConfigError, GenartError
 from genart.core.files import atomic_path, write_json
+from genart.io.signing import sign_bytes, sign_file
 
 SAMPLE_RATE = 44_100
 PEAK = 10 ** (-1 / 20)  # -1 dBFS
@@ -86,14 +87,18 @@ def wav_bytes(samples: np.ndarray, sr: int = SAMPLE_RATE) -> bytes:
     return buf.getvalue()
 
 
-def write_wav(samples: np.ndarray, path: Path, sr: int = SAMPLE_RATE) -> Path:
+def write_wav(samples: np.ndarray, path: Path, sr: int = SAMPLE_RATE, provenance: dict[str, Any] | None = None) -> Path:
+    """The WAV, written atomically; with provenance it carries a signed C2PA manifest."""
     data = wav_bytes(samples, sr)
+    if provenance is not None:
+        data = sign_bytes(data, "audio/wav", provenance, Path(path).name)
     with atomic_path(Path(path), len(data)) as tmp:
         tmp.write_bytes(data)
     return Path(path)
 
 
-def fluidsynth_wav(midi_path: Path, soundfont: Path, path: Path, sr: int = SAMPLE_RATE) -> Path:
+def fluidsynth_wav(midi_path: Path, soundfont: Path, path: Path, sr: int = SAMPLE_RATE,
+                   provenance: dict[str, Any] | None = None) -> Path:
     exe = shutil.which("fluidsynth")
     if exe is None:
         raise ConfigError("--soundfont needs FluidSynth, which is not installed",
@@ -104,6 +109,8 @@ def fluidsynth_wav(midi_path: Path, soundfont: Path, path: Path, sr: int = SAMPL
         if proc.returncode != 0 or not tmp.stat().st_size:
             raise GenartError(f"FluidSynth failed on {midi_path.name}: {(proc.stderr or proc.stdout).strip()[:160]}",
                               "check the soundfont, or leave --soundfont out for the built-in synthesiser")
+        if provenance is not None:
+            sign_file(tmp, provenance, "audio/wav", Path(path).name)
     return Path(path)
 
 
@@ -112,18 +119,18 @@ def render_wav(score: Any, path: Path, provenance: dict[str, Any], soundfont: Pa
     """The piece as a WAV at `path` (built-in synthesiser, or FluidSynth with `soundfont`) and its provenance in
     `path`.json. Returns the WAV's path."""
     path = Path(path)
+    synth = f"FluidSynth with {Path(soundfont).name}" if soundfont is not None else "genart built-in additive synthesiser"
+    prov = {**provenance, "synthesiser": synth, "sample_rate": SAMPLE_RATE}
     if soundfont is not None:
         if midi_path is None:
             from genart.io.midi import write_midi
 
             with tempfile.TemporaryDirectory() as d:
                 midi_path = write_midi(score, Path(d) / "piece.mid")
-                fluidsynth_wav(midi_path, soundfont, path)
+                fluidsynth_wav(midi_path, soundfont, path, provenance=prov)
         else:
-            fluidsynth_wav(midi_path, soundfont, path)
-        synth = f"FluidSynth with {Path(soundfont).name}"
+            fluidsynth_wav(midi_path, soundfont, path, provenance=prov)
     else:
-        write_wav(synthesise(score), path)
-        synth = "genart built-in additive synthesiser"
-    write_json(path.with_name(path.name + ".json"), {**provenance, "synthesiser": synth, "sample_rate": SAMPLE_RATE})
+        write_wav(synthesise(score), path, provenance=prov)
+    write_json(path.with_name(path.name + ".json"), prov)
     return path

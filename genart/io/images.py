@@ -15,6 +15,7 @@ from PIL.PngImagePlugin import PngInfo
 
 from genart.core.errors import GenartError
 from genart.core.files import atomic_path
+from genart.io.signing import sign_bytes, sign_file
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
@@ -82,9 +83,12 @@ def png_bytes(img: Image.Image, provenance: dict[str, Any] | None = None) -> byt
 
 
 def save_png(img: Image.Image, path: Path, provenance: dict[str, Any] | None = None) -> Path:
-    """Save a PNG atomically with provenance as text chunks."""
+    """Save a PNG atomically with provenance as text chunks and, with provenance, a signed C2PA manifest (signed after
+    the text chunks are in, so the signature covers the final bytes)."""
     path = Path(path)
     data = png_bytes(img, provenance)
+    if provenance is not None:
+        data = sign_bytes(data, "image/png", provenance, path.name)
     with atomic_path(path, len(data)) as tmp:
         tmp.write_bytes(data)
     return path
@@ -101,7 +105,8 @@ def save_grid(images: torch.Tensor, path: Path, provenance: dict[str, Any] | Non
 
 def save_animation(frames: torch.Tensor, path: Path, fps: int = 24, provenance: dict[str, Any] | None = None,
                    min_side: int = 256) -> Path:
-    """Write frames (T, C, H, W) in [-1, 1] as GIF or MP4, with a JSON provenance sidecar."""
+    """Write frames (T, C, H, W) in [-1, 1] as GIF or MP4, with a JSON provenance sidecar and, with provenance, a
+    signed C2PA manifest in the file."""
     import imageio.v3 as iio
 
     path = Path(path)
@@ -116,6 +121,8 @@ def save_animation(frames: torch.Tensor, path: Path, fps: int = 24, provenance: 
             h, w = pics[0].shape[:2]
             pics = [p[: h - h % 16, : w - w % 16] for p in pics]  # codec-friendly size
             iio.imwrite(tmp, pics, plugin="FFMPEG", fps=fps, macro_block_size=16)
+        if provenance is not None:
+            sign_file(tmp, provenance, "image/gif" if ext == ".gif" else "video/mp4", path.name)
     if provenance is not None:
         write_sidecar(path, provenance)
     return path

@@ -50,8 +50,9 @@ class FeatureError(GenartError):
 
 
 def feature_size(image_size: int) -> int:
-    """The input size of a feature network for images of `image_size`: 16 to 64."""
-    return max(16, min(64, int(image_size)))
+    """The input size of a feature network for images of `image_size`: the smallest of 16, 32 and 64 that is at
+    least the image size (28 -> 32, 40 -> 64), 64 for larger images."""
+    return next((s for s in (16, 32, 64) if s >= int(image_size)), 64)
 
 
 class FeatureNet(nn.Module):

@@ -199,3 +199,21 @@ def text_figures(samples: list[str], held: list[str], noise: list[str], train: s
                           *(float(copies[c]["length"]) if copies[c] else None for c in ("model", "floor", "ceiling")),
                           better="lower", note="the longest run of characters found verbatim in the training text"))
     return figures, {"longest_copy": copies, "pieces_for_distinct": k}
+
+
+def copied_runs(samples: list[str], reference_text: str, reference: Hashes, length: int) -> list[str | None]:
+    """For each sample, a run of `length` characters of it that occurs verbatim in the reference text (checked
+    exactly), or None: one pass of rolling hashes over the reference for all the samples together."""
+    out: list[str | None] = [None] * len(samples)
+    if length <= 0 or not samples:
+        return out
+    s = Samples(samples)
+    starts, found = s.found_in(reference, length)
+    joined = "".join(samples)
+    for p in starts[found].tolist():
+        k = int(np.searchsorted(s.offsets, p, side="right") - 1)
+        if out[k] is None:
+            piece = joined[p:p + length]
+            if piece in reference_text:  # a hash match confirmed (a collision is possible in principle)
+                out[k] = piece
+    return out

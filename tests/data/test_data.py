@@ -19,8 +19,9 @@ from conftest import (
 from PIL import Image, ImageOps
 
 import genart.data.images as images_mod
-from genart.core.errors import DataError
+from genart.core.errors import ConfigError, DataError
 from genart.data.builtin import load_builtin
+from genart.data.image_config import base_resolution, multiple_of, nearest_sizes
 from genart.data.image_data import load_images
 from genart.data.images import decode_image, load_folder
 from genart.kinds.gan.config import GANConfig
@@ -285,3 +286,41 @@ def test_folders_without_usable_images_are_data_errors(tmp_path: Path) -> None:
         load_folder(tmp_path / "broken", 8)
     with pytest.raises(DataError, match="does not exist"):
         load_folder(tmp_path / "missing", 8)
+
+
+# --- sizes ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [8, 28, 100, 256])
+def test_any_size_from_8_to_256_is_admitted(size: int) -> None:
+    GANConfig(data="builtin:digits", arch="mlp", size=size).validate()  # the MLP takes any size
+
+
+def test_data_comes_at_sizes_that_are_not_powers_of_two() -> None:
+    assert tuple(load_builtin("digits", 28).images.shape) == (1797, 1, 28, 28)
+    assert tuple(load_builtin("abstract", 24, count=3).images.shape) == (3, 3, 24, 24)
+
+
+@pytest.mark.parametrize("size", [4, 7, 257, 512])
+def test_sizes_outside_the_range_are_refused_naming_it(size: int) -> None:
+    with pytest.raises(ConfigError) as err:
+        GANConfig(data="builtin:digits", arch="mlp", size=size).validate()
+    assert f"--size {size}" in err.value.message and "8 to 256" in err.value.message and "\n" not in err.value.message
+
+
+def test_multiple_of_names_the_nearest_sizes_allowed() -> None:
+    multiple_of(48, 8, "dcgan")  # nothing to say
+    cases = {(30, 8): "use 24 or 32", (12, 8): "use 8 or 16", (7, 8): "use 8", (255, 8): "use 248 or 256",
+             (100, 64): "use 64 or 128", (40, 32): "use 32 or 64"}
+    for (size, m), hint in cases.items():
+        with pytest.raises(ConfigError) as err:
+            multiple_of(size, m, "diffusion")
+        assert err.value.message == f"--size {size} does not suit the diffusion: it takes multiples of {m}"
+        assert err.value.hint == hint
+    assert nearest_sizes(20, 512) == []
+
+
+def test_base_resolution_keeps_powers_of_two_at_4() -> None:
+    assert [base_resolution(s) for s in (8, 16, 32, 64, 128, 256)] == [4] * 6
+    assert [base_resolution(s) for s in (24, 40, 48, 56, 72)] == [6, 5, 6, 7, 9]
+    assert all(base_resolution(s) >= 4 and s % base_resolution(s) == 0 for s in range(8, 257, 8))

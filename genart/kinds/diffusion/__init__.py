@@ -15,7 +15,7 @@ KIND = KindSpec(
     sampler="genart.kinds.diffusion.model:DiffusionSampler",
     demo=(
         DemoSection("diffusion-abstract", "Diffusion: abstract compositions", "genart.kinds.diffusion.demo:section",
-                    share=1.0, order=5, options={"data": "builtin:abstract", "size": 32, "about": (
+                    share=0.8, order=10, options={"data": "builtin:abstract", "size": 32, "about": (
                         "A rectified-flow diffusion model on a compact UNet, trained on the colourful compositions "
                         "genart paints itself; inpainting and image-to-image come with it.")}),
     ),

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from genart.core.config import at_most, choice, option, positive
 from genart.core.errors import ConfigError
+from genart.core.privacy import PrivateConfig
 from genart.data.image_config import ImageConfig
 
 OBJECTIVES = ("flow", "vpred")  # the noising paths (genart.kinds.diffusion.paths)
@@ -29,7 +30,7 @@ def auto_patch(size: int) -> int:
 
 
 @dataclass
-class DiffusionConfig(ImageConfig):
+class DiffusionConfig(PrivateConfig, ImageConfig):
     """A denoising diffusion model (rectified flow by default) on a compact UNet."""
 
     kind: ClassVar[str] = "diffusion"

@@ -49,11 +49,14 @@ class DiffusionTrainable(Trainable):
         part = distributed.shard(len(data))  # under torchrun each rank trains on its own share of the data
         self.images = data.images[part].to(device)
         self.labels = data.labels[part].to(device) if data.labels is not None else None
+        # --dp-epsilon: DP-SGD on the UNet (GroupNorm: each image's loss depends on that image alone); the EMA copy
+        # averages private weights, so it is private too
+        self.make_private([self.net], self.opt, len(self.images))
         self.net_train = self.maybe_compile(distributed.wrap(self.net, device))
 
     def _batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        n = self.cfg.batch
-        idx = torch.randint(len(self.images), (n,), generator=self.generator).to(self.device)
+        idx = self.batch_indices(len(self.images))  # under DP: a Poisson sample, so n varies
+        n = idx.shape[0]
         x = to_signed(self.images[idx])
         if self.labels is None:
             return x, None
@@ -84,13 +87,14 @@ class DiffusionTrainable(Trainable):
 
     def state(self) -> dict[str, Any]:
         return {"net": self.net.state_dict(), "ema": self.ema.state_dict(), "opt": self.opt.state_dict(),
-                **self.amp_state()}
+                **self.amp_state(), **self.privacy_state()}
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.net.load_state_dict(state["net"])
         self.ema.load_state_dict(state["ema"])
         self.opt.load_state_dict(int_keys(state["opt"]))
         self.load_amp_state(state)
+        self.load_privacy_state(state)
 
     def preview(self, path_stem: Any) -> list[Any]:
         from genart.io.images import save_grid

@@ -14,9 +14,6 @@ KIND = KindSpec(
     trainable="genart.kinds.gan.model:GANTrainable",
     sampler="genart.kinds.gan.model:GANSampler",
     demo=(
-        DemoSection("gan-abstract", "GAN: abstract compositions", "genart.kinds.gan.demo:section", share=0.8, order=10,
-                    options={"data": "builtin:abstract", "size": 32,
-                             "about": "A DCGAN trained on colourful compositions that genart paints itself."}),
         DemoSection("gan-digits", "GAN: handwritten digits", "genart.kinds.gan.demo:section", share=1.0, order=20,
                     options={"data": "builtin:digits", "size": 32,
                              "about": "A class-conditional DCGAN trained on scikit-learn's 1,797 handwritten digits."}),

@@ -1,7 +1,10 @@
 """The image GAN: networks, losses, EMA and the training step.
 
 `mlp` is the original design kept faithfully; `dcgan` is a convolutional pair whose depth follows the
-image size. Both can be class-conditional (label embedding into G, projection in D).
+image size: it starts from (G) and ends at (D) `base_resolution(size)` (4x4 for powers of two, 6x6 for 24 and 48,
+5x5 for 40, ...) and doubles or halves from there. G upsamples with `--upsample resize` (2x nearest-neighbour, then a
+3x3 conv: no checkerboard, Odena et al. 2016) or `transposed` (the DCGAN original). Both archs can be
+class-conditional (label embedding into G, projection in D). The losses are in genart.kinds.gan.losses.
 """
 
 from __future__ import annotations
@@ -11,21 +14,24 @@ import math
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from genart.core import distributed
 from genart.core.checkpoints import int_keys
 from genart.core.device import autocast
 from genart.core.trainable import Trainable, fused_or_foreach
+from genart.data.image_config import base_resolution
 from genart.io.images import to_signed
 from genart.kinds.gan.config import GANConfig
+from genart.kinds.gan.losses import d_loss, g_loss, gradient_penalties
 from genart.models.augment import diff_augment
 
 AUGMENT_BELOW = 5000  # --augment auto adapts DiffAugment's strength for data sets smaller than this
 ADA_TARGET = 0.6  # adaptive augmentation aims at E[sign(D(real))] = 0.6 (Karras et al. 2020)
 ADA_IMAGES = 100_000  # images over which the augmentation probability can go from 0 to 1
 CLASS_DIM = 32  # size of the class embedding fed to the conditional DCGAN generator
+PENALTY_EVERY = 4  # r3gan: R1 and R2 every N steps, weighted N times (lazy regularisation; measured)
+RESIZE_MODE = "nearest"  # --upsample resize: measured better than bilinear (photos at 64 px, benchmarks/photos.py)
 
 
 # --- networks --------------------------------------------------------------------------------------
@@ -58,12 +64,13 @@ class MLPGenerator(nn.Module):
 class MLPDiscriminator(nn.Module):
     """pixels -> 1024 -> 1024 -> 1 logit; LeakyReLU(0.2) and BatchNorm(0.8); projection for classes."""
 
-    def __init__(self, channels: int, size: int, num_classes: int = 0) -> None:
+    def __init__(self, channels: int, size: int, num_classes: int = 0, norm: bool = True) -> None:
         super().__init__()
         pixels = channels * size * size
+        bn = keras_bn if norm else lambda n: nn.Identity()  # no BatchNorm under gradient penalties (r3gan)
         self.body = nn.Sequential(
-            nn.Flatten(), nn.Linear(pixels, 1024), nn.LeakyReLU(0.2), keras_bn(1024),
-            nn.Linear(1024, 1024), nn.LeakyReLU(0.2), keras_bn(1024))
+            nn.Flatten(), nn.Linear(pixels, 1024), nn.LeakyReLU(0.2), bn(1024),
+            nn.Linear(1024, 1024), nn.LeakyReLU(0.2), bn(1024))
         self.head = nn.Linear(1024, 1)
         self.embed = _projection(num_classes, 1024)
 
@@ -76,54 +83,65 @@ class MLPDiscriminator(nn.Module):
 
 
 def _widths(size: int, width: int) -> dict[int, int]:
-    """Channels at each resolution from 4 up to size/2: wide at low resolution, capped at 4*width."""
-    res, out = 4, {}
+    """Channels at each resolution from the base (4 for powers of two) up to size/2: wide at low resolution, capped
+    at 4*width."""
+    res, out = base_resolution(size), {}
     while res < size:
         out[res] = min(width * 4, width * (size // 2) // res)
         res *= 2
     return out
 
 
-class DCGenerator(nn.Module):
-    """z -> 4x4 -> (transposed conv, BN, ReLU) doubling to size -> tanh; depth = log2(size) - 2."""
+def _up(cin: int, cout: int, upsample: str, bias: bool) -> list[nn.Module]:
+    """Double the resolution: a 4x4 stride-2 transposed conv, or 2x nearest-neighbour then a 3x3 conv."""
+    if upsample == "transposed":
+        return [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=bias)]
+    return [nn.Upsample(scale_factor=2.0, mode=RESIZE_MODE), nn.Conv2d(cin, cout, 3, 1, 1, bias=bias)]
 
-    def __init__(self, z_dim: int, channels: int, size: int, width: int = 64, num_classes: int = 0) -> None:
+
+class DCGenerator(nn.Module):
+    """z -> base x base -> (upsample, BN, ReLU) doubling to size -> tanh; one doubling per halving of size."""
+
+    def __init__(self, z_dim: int, channels: int, size: int, width: int = 64, num_classes: int = 0,
+                 upsample: str = "transposed") -> None:
         super().__init__()
         w = _widths(size, width)
-        self.c0 = w[4]
+        self.s0 = res = base_resolution(size)
+        self.c0 = w[res]
         self.embed = nn.Embedding(num_classes, CLASS_DIM) if num_classes else None
         z_in = z_dim + (CLASS_DIM if num_classes else 0)
-        self.fc = nn.Sequential(nn.Linear(z_in, 4 * 4 * w[4], bias=False), nn.BatchNorm1d(4 * 4 * w[4]), nn.ReLU(True))
+        cells = res * res * w[res]
+        self.fc = nn.Sequential(nn.Linear(z_in, cells, bias=False), nn.BatchNorm1d(cells), nn.ReLU(True))
         layers: list[nn.Module] = []
-        res = 4
         while res * 2 < size:
-            layers += [nn.ConvTranspose2d(w[res], w[res * 2], 4, 2, 1, bias=False), nn.BatchNorm2d(w[res * 2]), nn.ReLU(True)]
+            layers += [*_up(w[res], w[res * 2], upsample, bias=False), nn.BatchNorm2d(w[res * 2]), nn.ReLU(True)]
             res *= 2
-        layers += [nn.ConvTranspose2d(w[res], channels, 4, 2, 1), nn.Tanh()]
+        layers += [*_up(w[res], channels, upsample, bias=True), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if self.embed is not None:
             z = torch.cat([z, self.embed(y)], 1)
-        h = self.fc(z).view(z.shape[0], self.c0, 4, 4)
+        h = self.fc(z).view(z.shape[0], self.c0, self.s0, self.s0)
         return self.net(h)
 
 
 class DCDiscriminator(nn.Module):
-    """size -> (strided conv, BN, LeakyReLU) halving to 4x4 -> logit; projection for classes."""
+    """size -> (strided conv, BN, LeakyReLU) halving to base x base -> logit; projection for classes. Without
+    BatchNorm (norm=False) for gradient penalties, which need each image's logit to depend on that image alone."""
 
-    def __init__(self, channels: int, size: int, width: int = 64, num_classes: int = 0) -> None:
+    def __init__(self, channels: int, size: int, width: int = 64, num_classes: int = 0, norm: bool = True) -> None:
         super().__init__()
         w = _widths(size, width)
-        res = size // 2
+        s0, res = base_resolution(size), size // 2
         layers: list[nn.Module] = [nn.Conv2d(channels, w[res], 4, 2, 1), nn.LeakyReLU(0.2, True)]
-        while res > 4:
-            layers += [nn.Conv2d(w[res], w[res // 2], 4, 2, 1, bias=False), nn.BatchNorm2d(w[res // 2]),
-                       nn.LeakyReLU(0.2, True)]
+        while res > s0:
+            layers += [nn.Conv2d(w[res], w[res // 2], 4, 2, 1, bias=not norm),
+                       *([nn.BatchNorm2d(w[res // 2])] if norm else []), nn.LeakyReLU(0.2, True)]
             res //= 2
         self.body = nn.Sequential(*layers)
-        self.head = nn.Linear(w[4] * 16, 1)
-        self.embed = _projection(num_classes, w[4])
+        self.head = nn.Linear(w[s0] * s0 * s0, 1)
+        self.embed = _projection(num_classes, w[s0])
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         h = self.body(x)
@@ -145,13 +163,16 @@ def _projection(num_classes: int, dim: int) -> nn.Embedding | None:
 def build_generator(cfg: GANConfig, channels: int, num_classes: int) -> nn.Module:
     if cfg.arch == "mlp":
         return MLPGenerator(cfg.z_dim, channels, cfg.size, num_classes)
-    return DCGenerator(cfg.z_dim, channels, cfg.size, cfg.width, num_classes)
+    return DCGenerator(cfg.z_dim, channels, cfg.size, cfg.width, num_classes, cfg.upsample)
 
 
 def build_discriminator(cfg: GANConfig, channels: int, num_classes: int) -> nn.Module:
+    # R3GAN's discriminator has no normalisation: its penalties are per image; nor has a private one (--dp-epsilon):
+    # BatchNorm would mix the images of a batch, and DP-SGD clips each image's gradient alone
+    norm = cfg.loss != "r3gan" and cfg.dp_epsilon is None
     if cfg.arch == "mlp":
-        return MLPDiscriminator(channels, cfg.size, num_classes)
-    return DCDiscriminator(channels, cfg.size, cfg.width, num_classes)
+        return MLPDiscriminator(channels, cfg.size, num_classes, norm)
+    return DCDiscriminator(channels, cfg.size, cfg.width, num_classes, norm)
 
 
 def init_weights(m: nn.Module) -> None:
@@ -163,21 +184,6 @@ def init_weights(m: nn.Module) -> None:
         nn.init.zeros_(m.bias)
 
 
-# --- losses ----------------------------------------------------------------------------------------
-
-def d_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """Discriminator loss on logits: non-saturating BCE or hinge."""
-    if kind == "hinge":
-        return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
-    return F.softplus(-real).mean() + F.softplus(fake).mean()  # BCE with logits, targets 1 and 0
-
-
-def g_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
-    if kind == "hinge":
-        return -fake.mean()
-    return F.softplus(-fake).mean()  # non-saturating: -log D(G(z))
-
-
 # --- EMA -------------------------------------------------------------------------------------------
 
 @torch.no_grad()
@@ -186,6 +192,16 @@ def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
     torch._foreach_lerp_(ep, mp, 1.0 - decay)
     for eb, mb in zip(ema.buffers(), model.buffers(), strict=True):
         eb.copy_(mb)
+
+
+def match_layout(opt: torch.optim.Optimizer) -> None:
+    """Give loaded optimizer moments their parameters' memory layout (channels_last on CPU): checkpoints store them
+    contiguous, and fused Adam pairs parameters and moments element by element in memory, so a mismatch mixes up
+    their elements (measured: wrong updates after a resume, whenever a conv weight's two layouts differ)."""
+    for p, st in opt.state.items():
+        for k, v in st.items():
+            if isinstance(v, torch.Tensor) and v.shape == p.shape and v.stride() != p.stride():
+                st[k] = torch.empty_like(p, dtype=v.dtype).copy_(v)
 
 
 # --- training ---------------------------------------------------------------------------------------
@@ -216,6 +232,10 @@ class GANTrainable(Trainable):
         part = distributed.shard(len(data))  # under torchrun each rank trains on its own share of the data
         self.images = data.images[part].to(device)
         self.labels = data.labels[part].to(device) if data.labels is not None else None
+        # --dp-epsilon: DP-SGD on D, the only network that sees the data (each real image paired with one generated
+        # image, their gradient clipped together); G learns only through the private D, so it is private too
+        self.make_private([self.D], self.opt_d, len(self.images), protects="the training images (the discriminator "
+                          "trains by DP-SGD; the generator sees only its outputs)")
         # the networks as trained: DDP-wrapped under torchrun (gradients averaged across ranks), else themselves
         self.G_train = distributed.wrap(self.G, device)
         self.D_train = distributed.wrap(self.D, device)
@@ -223,15 +243,18 @@ class GANTrainable(Trainable):
         # G's step is D itself (no DDP: D's weights get no gradients there), compiled too
         single = self.D_train is self.D  # one process: no DDP wrapper
         self.G_train = self.maybe_compile(self.G_train)
-        self.D_train = self.maybe_compile(self.D_train)
+        if cfg.loss != "r3gan":  # r3gan's penalties differentiate D twice, which torch.compile cannot: D stays eager
+            self.D_train = self.maybe_compile(self.D_train)
         self.D_for_g = self.D_train if single else self.maybe_compile(self.D)
         # augmentation probability: 1 with --augment on; adapted from 0 with auto on small data; 0 otherwise
-        self.adaptive = cfg.augment == "auto" and len(data) < AUGMENT_BELOW
+        # (not under DP: adapting it to D's scores on real images would be a release of the data)
+        self.adaptive = cfg.augment == "auto" and len(data) < AUGMENT_BELOW and self.privacy is None
         self.augment = cfg.augment == "on" or self.adaptive
         self.aug_p = torch.tensor(1.0 if cfg.augment == "on" else 0.0, device=device)
+        self.penalties = torch.zeros(2, device=device)  # r3gan: R1 and R2 as last measured, for the log
 
     def _batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        idx = torch.randint(len(self.images), (self.cfg.batch,), generator=self.generator).to(self.device)
+        idx = self.batch_indices(len(self.images))  # under DP: a Poisson sample, so its size varies
         x = to_signed(self.images[idx])
         return x, (self.labels[idx] if self.labels is not None else None)
 
@@ -249,28 +272,47 @@ class GANTrainable(Trainable):
             self.aug_p.add_(torch.sign(rt - ADA_TARGET) * step).clamp_(0.0, 1.0)
 
     def train_step(self, step: int) -> dict[str, torch.Tensor]:
+        cfg = self.cfg
         real, y = self._batch()
-        z = torch.randn(real.shape[0], self.cfg.z_dim, device=self.device)
+        z = torch.randn(real.shape[0], cfg.z_dim, device=self.device)
+        # under DP the generated images' classes are drawn, not copied from the real batch (G's step would leak them)
+        yf = y if self.privacy is None or y is None else torch.randint(self.num_classes, y.shape, device=self.device)
+        r3gan = cfg.loss == "r3gan"
+        penalise = r3gan and step % PENALTY_EVERY == 0  # lazy regularisation (StyleGAN2): weight x PENALTY_EVERY
         with autocast(self.device, self.precision):
-            fake = self.G_train(z, y)
-            d_real = self._d(real, y).float()
-            d_fake = self._d(fake.detach(), y).float()
-            loss_d = d_loss(self.cfg.loss, d_real, d_fake)
-        self.optimize(loss_d, self.opt_d, update=False)  # fp16: one GradScaler, its scale updated once, after G's step
+            fake = self.G_train(z, yf)
+        real_in, fake_in = real.requires_grad_(penalise), fake.detach().requires_grad_(penalise)
+        with autocast(self.device, self.precision):
+            d_real = self._d(real_in, y).float()
+            d_fake = self._d(fake_in, yf).float()
+            loss_d = d_loss(cfg.loss, d_real, d_fake)
+        total_d = loss_d
+        if penalise:  # R1 on real images, R2 on generated ones, through D as trained (DDP-wrapped under torchrun)
+            r1, r2 = gradient_penalties([d_real, d_fake], [real_in, fake_in])
+            total_d = loss_d + (cfg.gamma / 2 * PENALTY_EVERY) * (r1 + r2)
+            self.penalties = torch.stack([r1, r2]).detach()
+        self.optimize(total_d, self.opt_d, update=False)  # fp16: one GradScaler, its scale updated after G's step
 
         self.D.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
         with autocast(self.device, self.precision):
-            loss_g = g_loss(self.cfg.loss, self._d(fake, y, train_d=False).float())
+            g_fake = self._d(fake, yf, train_d=False).float()
+            with torch.no_grad():  # the relativistic loss pairs them with real images, scored by D as it is now
+                g_real = self._d(real.detach(), y, train_d=False).float() if r3gan else None
+            loss_g = g_loss(cfg.loss, g_fake, g_real)
         self.optimize(loss_g, self.opt_g)
         self.D.requires_grad_(True)
 
-        decay = min(self.cfg.ema, (1 + step) / (10 + step))
+        decay = min(cfg.ema, (1 + step) / (10 + step))
         ema_update(self.G_ema, self.G, decay)
         if self.adaptive:
-            self._adapt(d_real)
+            self._adapt(d_real.detach() - d_fake.detach() if r3gan else d_real)
         with torch.no_grad():
-            out = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
-                   "d_real": torch.sigmoid(d_real).mean(), "d_fake": torch.sigmoid(d_fake).mean()}
+            out = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach()}
+            if r3gan:  # D's logits mean something only in pairs: how often it ranks a real image above a generated one
+                out["d_real_vs_fake"] = (d_real > d_fake).float().mean()
+                out["r1"], out["r2"] = self.penalties[0].clone(), self.penalties[1].clone()  # as last measured
+            else:
+                out["d_real"], out["d_fake"] = torch.sigmoid(d_real).mean(), torch.sigmoid(d_fake).mean()
             if self.augment:
                 out["aug_p"] = self.aug_p.clone()
             return out
@@ -278,7 +320,8 @@ class GANTrainable(Trainable):
     def state(self) -> dict[str, Any]:
         return {"G": self.G.state_dict(), "D": self.D.state_dict(), "G_ema": self.G_ema.state_dict(),
                 "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(), "aug_p": self.aug_p,
-                **self.amp_state()}
+                **({"penalties": self.penalties} if self.cfg.loss == "r3gan" else {}), **self.amp_state(),
+                **self.privacy_state()}
 
     def replicated(self) -> list[torch.Tensor]:
         """Weights, EMA weights and optimizer moments (BatchNorm statistics are per rank between steps)."""
@@ -294,9 +337,14 @@ class GANTrainable(Trainable):
         self.G_ema.load_state_dict(state["G_ema"])
         self.opt_g.load_state_dict(int_keys(state["opt_g"]))
         self.opt_d.load_state_dict(int_keys(state["opt_d"]))
+        for opt in (self.opt_g, self.opt_d):
+            match_layout(opt)
         if "aug_p" in state:
             self.aug_p.copy_(state["aug_p"])
+        if "penalties" in state:
+            self.penalties = state["penalties"].to(self.device).clone()
         self.load_amp_state(state)
+        self.load_privacy_state(state)
 
     def preview(self, path_stem: Any) -> list[Any]:
         from genart.io.images import save_grid

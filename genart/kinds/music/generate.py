@@ -9,9 +9,11 @@ from genart.core.seeds import seed_text
 from genart.io.audio import render_wav
 from genart.io.midi import MIDI_SUFFIXES, output_paths, write_midi, write_musicxml
 from genart.kinds.music.statistics import comparison_table
+from genart.metrics import copyguard
 
 DEFAULT_BARS = 16
 DEFAULT_TEMPERATURE = "0.9"
+GUARD_DEFAULT = True  # --no-copies unless --copies: measured cheaper than sampling (README, "A copy guard")
 
 
 def generate_music(model: Any, o: Any) -> str:
@@ -25,14 +27,18 @@ def generate_music(model: Any, o: Any) -> str:
     seeds = o.seed_list(1, "pieces")
     bars = DEFAULT_BARS if o.bars is None else o.bars
     temperature = o.temperature if o.temperature is not None else DEFAULT_TEMPERATURE
-    pieces = model.sampler.generate(n=len(seeds), seeds=seeds, bars=bars, primer=o.primer, primer_notes=o.primer_notes,
-                                    temperature=temperature, top_k=o.top_k, top_p=o.top_p)
+
+    def make(s: list[int]) -> list[Any]:
+        return model.sampler.generate(n=len(s), seeds=s, bars=bars, primer=o.primer, primer_notes=o.primer_notes,
+                                      temperature=temperature, top_k=o.top_k, top_p=o.top_p)
+
+    pieces, seeds, guarded = guarded_pieces(model, o, seeds, make)
     paths = output_paths(o.out, len(pieces))
     extra: list[str] = []
     for piece, path in zip(pieces, paths, strict=True):
         prov = model.provenance(seed=piece.seed, bars=bars, temperature=str(temperature), top_k=o.top_k, top_p=o.top_p,
                                 primer=str(o.primer) if o.primer else "", primer_notes=o.primer_notes or "",
-                                invalid_tokens=piece.invalid_tokens, tokens=len(piece.ids))
+                                invalid_tokens=piece.invalid_tokens, tokens=len(piece.ids), **guarded.provenance())
         write_midi(piece.score, path, prov)
         if o.wav or o.soundfont is not None:
             wav = render_wav(piece.score, path.with_suffix(".wav"), prov, soundfont=o.soundfont, midi_path=path)
@@ -45,9 +51,31 @@ def generate_music(model: Any, o: Any) -> str:
     lines = [f"wrote {names} ({len(pieces)} piece(s) of {bars} bars, seeds {seed_text(seeds)}; "
              f"{invalid} invalid token(s) dropped)" + (f" and {', '.join(extra[:4])}{' ...' if len(extra) > 4 else ''}"
                                                         if extra else "")]
+    if guarded.summary():
+        lines.append(guarded.summary())
     if short:
         lines.append(f"note: seed(s) {', '.join(map(str, short))} gave fewer than {bars} bars")
     if model.sampler.data_statistics:
         lines.append("statistics of the outputs beside the training data's (distances, not scores):")
         lines.append(comparison_table([p.stats for p in pieces], model.sampler.data_statistics))
     return "\n".join(lines)
+
+
+def guarded_pieces(model: Any, o: Any, seeds: list[int], make: Any) -> tuple[list[Any], list[int], Any]:
+    """The pieces of `seeds`; with the copy guard on (the default for music: it costs less than sampling), a piece
+    holding a run of more than MUSIC_RUN (interval, duration) pairs of a training piece is redrawn from a later
+    seed. A primer's own notes are not held against it."""
+    from genart.kinds.music.evaluate import SEPARATOR, melody_text
+
+    on, asked = copyguard.wanted(o.no_copies, GUARD_DEFAULT)
+    data, why = copyguard.training_data(model, asked) if on else (None, "")
+    if data is None:
+        return make(seeds), seeds, copyguard.off([], seeds, why)
+    corpus = SEPARATOR.join(melody_text(s) for s in [*data.train_pieces, *data.val_pieces])
+    judge, rule = copyguard.run_judge(corpus, copyguard.MUSIC_RUN, "(interval, duration) pairs")
+    primer = 0
+    if o.primer is not None or o.primer_notes:
+        primer = len(melody_text(model.sampler.vocab.decode(model.sampler.primer_ids(o.primer, o.primer_notes))[0]))
+    result = copyguard.guard(seeds, make, lambda pieces: judge([melody_text(p.score)[primer:] for p in pieces]), rule,
+                             "pieces")
+    return result.items, result.seeds, result

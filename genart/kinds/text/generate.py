@@ -8,9 +8,11 @@ from typing import Any, TextIO
 from genart.core.errors import ConfigError
 from genart.core.seeds import seed_text
 from genart.io.text import NOT_TEXT, format_samples, header, write_text_file
+from genart.metrics import copyguard
 
 DEFAULT_LENGTH = 500
 DEFAULT_TEMPERATURE = "0.8"
+GUARD_DEFAULT = True  # --no-copies unless --copies: measured cheaper than sampling (README, "A copy guard")
 
 
 def generate_text(model: Any, o: Any, stdout: TextIO | None = None) -> str:
@@ -22,7 +24,12 @@ def generate_text(model: Any, o: Any, stdout: TextIO | None = None) -> str:
     length = DEFAULT_LENGTH if o.length is None else o.length
     temperature = o.temperature if o.temperature is not None else DEFAULT_TEMPERATURE
     kwargs = {"prime": o.prime, "length": length, "temperature": temperature, "top_k": o.top_k, "top_p": o.top_p}
+    guarded = None
     if o.stream:
+        if o.no_copies:
+            raise ConfigError("--no-copies cannot take back text already streamed", "leave out --stream, or use --copies")
+        if o.no_copies is None and GUARD_DEFAULT:
+            guarded = copyguard.off([], seeds, "streamed text cannot be taken back (leave out --stream to guard it)")
         texts = []
         prime_text, _ = model.sampler.encode_prime(o.prime)
         model.sampler.generate(n=1, seeds=[seeds[0]], **{**kwargs, "length": 1})  # check every option before printing
@@ -40,15 +47,37 @@ def generate_text(model: Any, o: Any, stdout: TextIO | None = None) -> str:
             stdout.write("\n" if not texts[-1].endswith("\n") else "")
             stdout.flush()
     else:
-        texts = model.sampler.generate(n=len(seeds), seeds=seeds, **kwargs)
+        texts, seeds, guarded = guarded_texts(model, o, seeds, kwargs)
         if o.out is None:
             stdout.write(format_samples(texts, seeds))
             stdout.flush()
     tokens = "characters" if model.sampler.tokens == "char" else "tokens"
     summary = f"{len(texts)} sample(s) of {length} {tokens}, seeds {seed_text(seeds)}"
+    note = f"\n{guarded.summary()}" if guarded is not None and guarded.summary() else ""
     if o.out is None:
-        return summary
+        return summary + note
     prov = model.provenance(seeds=seed_text(seeds), prime=o.prime or "", length=length, temperature=str(temperature),
-                            top_k=o.top_k, top_p=o.top_p, tokens=model.sampler.tokens)
+                            top_k=o.top_k, top_p=o.top_p, tokens=model.sampler.tokens,
+                            **(guarded.provenance() if guarded is not None else {}))
     sidecar = write_text_file(o.out, texts, seeds, prov)
-    return f"wrote {o.out} ({summary}) and {sidecar.name}"
+    return f"wrote {o.out} ({summary}) and {sidecar.name}{note}"
+
+
+def guarded_texts(model: Any, o: Any, seeds: list[int], kwargs: dict[str, Any]) -> tuple[list[str], list[int], Any]:
+    """The samples of `seeds`; with the copy guard on (the default for text: it costs less than sampling), a sample
+    holding a run of more than TEXT_RUN characters of the training text (after the prime) is redrawn from a later
+    seed."""
+    from genart.kinds.text.data import read_corpus
+
+    def make(s: list[int]) -> list[str]:
+        return model.sampler.generate(n=len(s), seeds=s, **kwargs)
+
+    on, asked = copyguard.wanted(o.no_copies, GUARD_DEFAULT)
+    cfg = model.run.config
+    corpus, why = copyguard.training_data(model, asked, lambda: read_corpus(cfg.data, cfg.encoding)[0]) if on else (None, "")
+    if corpus is None:
+        return make(seeds), seeds, copyguard.off([], seeds, why)
+    prime, _ = model.sampler.encode_prime(o.prime)
+    judge, rule = copyguard.run_judge(corpus, copyguard.TEXT_RUN, "characters")
+    result = copyguard.guard(seeds, make, lambda texts: judge([t[len(prime):] for t in texts]), rule, "samples")
+    return result.items, result.seeds, result

@@ -7,11 +7,12 @@ from typing import ClassVar
 
 from genart.core.config import at_most, choice, option, positive
 from genart.core.errors import ConfigError
-from genart.data.image_config import ImageConfig
+from genart.core.privacy import PrivateConfig
+from genart.data.image_config import ImageConfig, multiple_of
 
 
 @dataclass
-class VAEConfig(ImageConfig):
+class VAEConfig(PrivateConfig, ImageConfig):
     """The image VAE: a convolutional encoder and decoder whose depth follows the image size."""
 
     kind: ClassVar[str] = "vae"
@@ -32,6 +33,7 @@ class VAEConfig(ImageConfig):
     def validate(self) -> None:
         super().validate()
         choice("recon", self.recon, ("auto", "bernoulli", "gaussian", "l1"))
+        multiple_of(self.size, 8, "vae")
         positive("latent", self.latent)
         positive("beta", self.beta, allow_zero=True)
         positive("kl_warmup", self.kl_warmup, allow_zero=True)

@@ -1,8 +1,9 @@
 """The image VAE (Kingma & Welling 2014): networks, likelihoods, the training step and the sampler.
 
 A convolutional encoder q(z|x) gives a mean and a log-variance, z = mu + sigma * eps (the reparameterisation
-trick), and a decoder p(x|z) maps z back to pixels. Both halve or double the resolution per layer between 4x4 and
-the image size, so their depth follows `--size`. The VAE is unconditional.
+trick), and a decoder p(x|z) maps z back to pixels. Both halve or double the resolution per layer between the base
+resolution (`base_resolution(size)`: 4x4 for powers of two, 6x6 for 24 and 48, 5x5 for 40, ...) and the image size,
+so their depth follows `--size`. The VAE is unconditional.
 
 Reconstruction likelihoods (`--recon`; `auto` gives bernoulli for grey data and gaussian for colour):
 
@@ -36,6 +37,7 @@ from genart.core.checkpoints import int_keys
 from genart.core.device import autocast
 from genart.core.errors import ConfigError, DataError
 from genart.core.trainable import Trainable, fused_or_foreach
+from genart.data.image_config import base_resolution
 from genart.data.user_images import ImagesLike, image_files, pil_image, read_image
 from genart.io.images import stack_pairs, to_signed
 from genart.kinds.vae.config import VAEConfig
@@ -46,32 +48,33 @@ ACTIVE = 0.01  # a latent unit is active when Cov_x(E_q[z_i]) exceeds this (Burd
 SCALE_EMA = 0.99  # decay of the EMA of the calibrated scale used by evaluation
 EVAL_SEED = 7919  # the fixed noise of held-out evaluation: cfg.seed + this
 EVAL_BATCH = 256
+DP_SCALE = 0.1  # under DP the gaussian / l1 scale is fixed (calibrating it on the batch mixes the images' losses)
 
 
 # --- networks --------------------------------------------------------------------------------------
 
 def widths(size: int, width: int) -> dict[int, int]:
-    """Channels at each resolution from size/2 down to 4: narrow at high resolution, capped at 8 * width."""
-    out, res = {}, size // 2
-    while res >= 4:
+    """Channels at each resolution from size/2 down to the base: narrow at high resolution, capped at 8 * width."""
+    out, res, s0 = {}, size // 2, base_resolution(size)
+    while res >= s0:
         out[res] = min(width * 8, width * (size // 2) // res)
         res //= 2
     return out
 
 
 class Encoder(nn.Module):
-    """x (C, size, size) in [-1, 1] -> (strided conv, LeakyReLU) halving to 4x4 -> mean and log-variance of z."""
+    """x (C, size, size) in [-1, 1] -> (strided conv, LeakyReLU) halving to the base -> mean and log-variance of z."""
 
     def __init__(self, channels: int, size: int, latent: int, width: int = 32) -> None:
         super().__init__()
         w = widths(size, width)
-        res = size // 2
+        s0, res = base_resolution(size), size // 2
         layers: list[nn.Module] = [nn.Conv2d(channels, w[res], 4, 2, 1), nn.LeakyReLU(0.2, True)]
-        while res > 4:
+        while res > s0:
             layers += [nn.Conv2d(w[res], w[res // 2], 4, 2, 1), nn.LeakyReLU(0.2, True)]
             res //= 2
         self.body = nn.Sequential(*layers)
-        self.head = nn.Linear(16 * w[4], 2 * latent)
+        self.head = nn.Linear(s0 * s0 * w[s0], 2 * latent)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mu, logvar = self.head(self.body(x).flatten(1)).chunk(2, dim=1)
@@ -79,15 +82,15 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """z -> 4x4 -> (transposed conv, LeakyReLU) doubling to size -> logits (bernoulli) or means (gaussian, l1)."""
+    """z -> base x base -> (transposed conv, LeakyReLU) doubling to size -> logits (bernoulli) or means."""
 
     def __init__(self, channels: int, size: int, latent: int, width: int = 32) -> None:
         super().__init__()
         w = widths(size, width)
-        self.c0 = w[4]
-        self.fc = nn.Sequential(nn.Linear(latent, 16 * w[4]), nn.LeakyReLU(0.2, True))
+        self.s0 = res = base_resolution(size)
+        self.c0 = w[res]
+        self.fc = nn.Sequential(nn.Linear(latent, res * res * w[res]), nn.LeakyReLU(0.2, True))
         layers: list[nn.Module] = []
-        res = 4
         while res * 2 < size:
             layers += [nn.ConvTranspose2d(w[res], w[res * 2], 4, 2, 1), nn.LeakyReLU(0.2, True)]
             res *= 2
@@ -97,7 +100,7 @@ class Decoder(nn.Module):
         self.register_buffer("log_scale", torch.zeros(channels))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(self.fc(z).view(z.shape[0], self.c0, 4, 4))
+        return self.net(self.fc(z).view(z.shape[0], self.c0, self.s0, self.s0))
 
 
 def build_networks(cfg: VAEConfig, channels: int) -> tuple[Encoder, Decoder]:
@@ -200,6 +203,10 @@ class VAETrainable(Trainable):
         # the held-out images are never trained on; under torchrun each rank trains on its share of the rest
         self.images = data.images[self.train_index[distributed.shard(len(self.train_index))]].to(device)
         self.val_images = data.images[self.val_index].to(device)
+        # --dp-epsilon: DP-SGD on the training split (each image's loss depends on that image alone: a fixed scale for
+        # gaussian / l1, free bits per image); the held-out images only pick the best checkpoint
+        if self.make_private([self.enc, self.dec], self.opt, len(self.images)) and self.recon != "bernoulli":
+            self.dec.log_scale.fill_(math.log(DP_SCALE))
         self.dims = self.channels * cfg.size * cfg.size
         # the networks as trained: DDP-wrapped under torchrun (gradients averaged across ranks), else themselves
         self.enc_train = distributed.wrap(self.enc, device)
@@ -224,13 +231,14 @@ class VAETrainable(Trainable):
         return self.cfg.beta * min(1.0, (step + 1) / self.cfg.kl_warmup)
 
     def train_step(self, step: int) -> dict[str, torch.Tensor]:
-        idx = torch.randint(len(self.images), (self.cfg.batch,), generator=self.generator).to(self.device)
-        x = to_signed(self.images[idx])
+        x = to_signed(self.images[self.batch_indices(len(self.images))])
         mu, logvar = self._posterior(x, train=True)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
         out = self._decode(z, train=True)
         log_scale = None
-        if self.recon != "bernoulli":
+        if self.privacy is not None:
+            log_scale = self.dec.log_scale  # fixed under DP
+        elif self.recon != "bernoulli":
             with torch.no_grad():  # one scale for all ranks: the mean of theirs
                 log_scale = distributed.all_mean(calibrated_log_scale(self.recon, out, x))
                 self.dec.log_scale.lerp_(log_scale, 1.0 - min(SCALE_EMA, (1 + step) / (10 + step)))
@@ -238,6 +246,8 @@ class VAETrainable(Trainable):
         kl_units = kl_per_unit(mu, logvar)
         kl = kl_units.sum(1).mean()
         kl_term = kl_units.mean(0).clamp_min(self.cfg.free_bits).sum() if self.cfg.free_bits > 0 else kl
+        if self.cfg.free_bits > 0 and self.privacy is not None:  # per image under DP: no mixing across the batch
+            kl_term = kl_units.clamp_min(self.cfg.free_bits).sum(1).mean()
         weight = self.kl_weight(step)
         loss = recon + weight * kl_term
         self.optimize(loss, self.opt)  # zero_grad, backward, step (fp16: with the GradScaler)
@@ -261,13 +271,14 @@ class VAETrainable(Trainable):
 
     def state(self) -> dict[str, Any]:
         return {"enc": self.enc.state_dict(), "dec": self.dec.state_dict(), "opt": self.opt.state_dict(),
-                **self.amp_state()}
+                **self.amp_state(), **self.privacy_state()}
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.enc.load_state_dict(state["enc"])
         self.dec.load_state_dict(state["dec"])
         self.opt.load_state_dict(int_keys(state["opt"]))
         self.load_amp_state(state)
+        self.load_privacy_state(state)
 
     @torch.no_grad()
     def preview(self, path_stem: Path) -> list[Path]:

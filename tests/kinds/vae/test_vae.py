@@ -87,6 +87,27 @@ def test_depth_follows_size_and_shapes_round_trip(size: int) -> None:
     assert trainable.dec(mu).shape == (2, 3, size, size)
 
 
+def test_size_24_trains_samples_and_round_trips(tmp_path: Path) -> None:
+    """A multiple of 8 that is not a power of two: the networks go 24 -> 12 -> 6x6 and back; it trains, samples and
+    reconstructs through the API. Sizes that are not multiples of 8 are refused, naming the nearest."""
+    cfg = VAEConfig(**{**TINY, "size": 24}, steps=3, sample_every=0, log_every=1)
+    convs = [m for m in VAETrainable(cfg, ImageData(images=torch.zeros(4, 1, 24, 24, dtype=torch.uint8)), CPU, "fp32",
+                                     torch.Generator()).enc.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [8, 16] and sorted(widths(24, 8)) == [6, 12]
+    from conftest import quiet_console
+
+    from genart.train import train
+
+    train(cfg, tmp_path / "v24", console=quiet_console())
+    model = genart.load(str(tmp_path / "v24"))
+    assert tuple(model.generate_tensor(n=2, seed=0).shape) == (2, 1, 24, 24)
+    x = to_uint8(model.generate_tensor(n=2, seed=1))  # (N, H, W, C) uint8
+    assert tuple(model.sampler.reconstruct(torch.from_numpy(x).permute(0, 3, 1, 2)).shape) == (2, 1, 24, 24)
+    with pytest.raises(ConfigError, match="--size 30 does not suit the vae") as err:
+        VAEConfig(**{**TINY, "size": 30}).validate()
+    assert err.value.hint == "use 24 or 32"
+
+
 def test_likelihoods_and_kl() -> None:
     x = torch.rand(2, 3, 4, 4) * 2 - 1
     # bernoulli with logits 0: log 2 nats per dimension whatever the image
