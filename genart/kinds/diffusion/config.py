@@ -43,7 +43,7 @@ class DiffusionConfig(PrivateConfig, ImageConfig):
     class_drop: float = option(0.1, "Probability of dropping the label in training (classifier-free guidance).")
     sample_steps: int = option(10, "Default number of sampling steps for generate.")
     sampler: str = option("dpm", "Default sampler: euler (DDIM), heun or dpm (DPM-Solver++ 2M).")
-    guidance: float = option(1.0, "Default classifier-free guidance scale for labelled data (1: none).")
+    guidance: float = option(2.0, "Default classifier-free guidance scale for labelled data (1: none).")
 
     def validate(self) -> None:
         super().validate()

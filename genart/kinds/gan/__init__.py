@@ -15,7 +15,7 @@ KIND = KindSpec(
     sampler="genart.kinds.gan.model:GANSampler",
     demo=(
         DemoSection("gan-digits", "GAN: handwritten digits", "genart.kinds.gan.demo:section", share=1.0, order=20,
-                    options={"data": "builtin:digits", "size": 32,
+                    options={"data": "builtin:digits", "size": 32, "upsample": "transposed", "loss": "bce",
                              "about": "A class-conditional DCGAN trained on scikit-learn's 1,797 handwritten digits."}),
     ),
     data_help=IMAGE_DATA_HELP,

@@ -7,14 +7,15 @@ import shutil
 from typing import Any
 
 
-def section(ctx: Any, data: str, name: str, size: int, about: str) -> str:
-    """One section of `genart demo` (ctx: genart.demo.DemoContext): train on built-in data, show what it makes."""
+def section(ctx: Any, data: str, name: str, size: int, about: str, **options: Any) -> str:
+    """One section of `genart demo` (ctx: genart.demo.DemoContext): train on built-in data, show what it makes.
+    `options`: other GANConfig fields from the section's entry (e.g. upsample, loss)."""
     out, minutes = ctx.out, ctx.minutes
     from genart.io.images import save_animation, save_grid
     from genart.kinds.gan.config import GANConfig
 
     run_dir = out / "runs" / name
-    cfg = GANConfig(data=data, size=size, minutes=minutes, sample_every=0, log_every=20)
+    cfg = GANConfig(data=data, size=size, minutes=minutes, sample_every=0, log_every=20, **options)
     ctx.train(cfg, run_dir)
     model = ctx.load(str(run_dir))
     save_grid(model.generate_tensor(64, seed=0), out / f"{name}-grid.png", model.provenance(seeds="0-63"))

@@ -180,10 +180,10 @@ def test_class_conditional_runs_follow_the_class_and_guidance(tmp_path: Path) ->
                          "--sample-every", "0", *TINY)
     assert rc == 0, err
     model = genart.load(run)
-    assert model.classes and model.sampler.settings()["guidance"] == 1.0
+    assert model.classes and model.sampler.settings()["guidance"] == 2.0
     a = model.generate_tensor(seeds=[0], cls_="3")
     b = model.generate_tensor(seeds=[0], cls_="7")
-    model.sampler.configure(guidance=3.0)
+    model.sampler.configure(guidance=1.0)
     c = model.generate_tensor(seeds=[0], cls_="3")
     assert not torch.allclose(a, b) and not torch.allclose(a, c)
 

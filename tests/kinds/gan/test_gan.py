@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from pathlib import Path
@@ -485,10 +486,9 @@ def test_loaded_optimizer_moments_keep_the_parameters_layout() -> None:
     a = _trainable(upsample="resize", loss="bce", labels="none", augment="off")
     for step in range(2):
         a.train_step(step)
-    state = a.state()
+    state = copy.deepcopy(a.state())
     for opt in ("opt_g", "opt_d"):  # as a checkpoint gives them back
-        state[opt] = {**state[opt], "state": {i: {k: v.contiguous() for k, v in st.items()}
-                                              for i, st in state[opt]["state"].items()}}
+        state[opt]["state"] = {i: {k: v.contiguous() for k, v in st.items()} for i, st in state[opt]["state"].items()}
     b = _trainable(upsample="resize", loss="bce", labels="none", augment="off")
     b.load_state(state)
     moments = [(p, b.opt_g.state[p]["exp_avg"]) for p in b.G.parameters() if p.dim() == 4]
