@@ -58,7 +58,7 @@ def square_mask(size: int = 64) -> Image.Image:
 def test_the_run_detail_offers_the_denoiser(client: TestClient) -> None:
     detail = client.get("/api/runs/dz").json()
     assert "denoise" in detail["capabilities"]
-    assert detail["denoise"] == {"sample_steps": 2, "sampler": "dpm", "guidance": 1.0, "channels": 1, "height": 16,
+    assert detail["denoise"] == {"sample_steps": 2, "sampler": "dpm", "guidance": 2.0, "channels": 1, "height": 16,
                                  "width": 16}
     assert "denoise" not in client.get("/api/runs/gan").json()
     page = client.get("/").text
