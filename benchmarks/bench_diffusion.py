@@ -167,7 +167,7 @@ def memory_row(steps: int) -> list[str]:
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=1200)
         peak = next((int(line.split()[1]) for line in out.stdout.splitlines() if line.startswith("PEAK")), 0)
         rate = json.loads((Path(tmp) / "run" / "metrics.jsonl").read_text().splitlines()[-1]).get("steps_per_s", 0)
-    return [f"64 px, default settings, batch 64, {steps} steps", f"{peak / 1024:.0f} MB", f"{rate:.2f}"]
+    return [f"64 px, default settings (batch 32), {steps} steps", f"{peak / 1024:.0f} MB", f"{rate:.2f}"]
 
 
 def main() -> None:
