@@ -55,6 +55,7 @@ def flip_pixel_byte(path: Path) -> None:
 
 def test_keys_init_makes_a_ca_root_and_a_signing_certificate_with_a_private_key(home: Path) -> None:
     from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
     from cryptography.x509.oid import ExtendedKeyUsageOID
 
     rc, out, err = run_cli("keys", "init")
@@ -76,8 +77,7 @@ def test_keys_init_makes_a_ca_root_and_a_signing_certificate_with_a_private_key(
     assert rc == 0 and "already" in out
     old = png(home.parent / "old.png")
     rc, _, _ = run_cli("keys", "init", "--force")
-    assert rc == 0 and (keys / "root.pem").read_bytes() != root.public_bytes(__import__("cryptography").hazmat
-                                                                           .primitives.serialization.Encoding.PEM)
+    assert rc == 0 and (keys / "root.pem").read_bytes() != root.public_bytes(Encoding.PEM)
     assert verify(old)[0] == 0  # the replaced root stays trusted on this machine
 
 
