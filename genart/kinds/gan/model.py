@@ -25,6 +25,7 @@ from genart.io.images import to_signed
 from genart.kinds.gan.config import GANConfig
 from genart.kinds.gan.losses import d_loss, g_loss, gradient_penalties
 from genart.models.augment import diff_augment
+from genart.models.ema import ema_decay, ema_update
 
 AUGMENT_BELOW = 5000  # --augment auto adapts DiffAugment's strength for data sets smaller than this
 ADA_TARGET = 0.6  # adaptive augmentation aims at E[sign(D(real))] = 0.6 (Karras et al. 2020)
@@ -184,16 +185,6 @@ def init_weights(m: nn.Module) -> None:
         nn.init.zeros_(m.bias)
 
 
-# --- EMA -------------------------------------------------------------------------------------------
-
-@torch.no_grad()
-def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
-    ep, mp = list(ema.parameters()), list(model.parameters())
-    torch._foreach_lerp_(ep, mp, 1.0 - decay)
-    for eb, mb in zip(ema.buffers(), model.buffers(), strict=True):
-        eb.copy_(mb)
-
-
 def match_layout(opt: torch.optim.Optimizer) -> None:
     """Give loaded optimizer moments their parameters' memory layout (channels_last on CPU): checkpoints store them
     contiguous, and fused Adam pairs parameters and moments element by element in memory, so a mismatch mixes up
@@ -302,8 +293,7 @@ class GANTrainable(Trainable):
         self.optimize(loss_g, self.opt_g)
         self.D.requires_grad_(True)
 
-        decay = min(cfg.ema, (1 + step) / (10 + step))
-        ema_update(self.G_ema, self.G, decay)
+        ema_update(self.G_ema, self.G, ema_decay(cfg.ema, step))
         if self.adaptive:
             self._adapt(d_real.detach() - d_fake.detach() if r3gan else d_real)
         with torch.no_grad():

@@ -5,7 +5,7 @@ SIGKILL and two processes under torchrun."""
 from __future__ import annotations
 
 import signal
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -191,16 +191,21 @@ def test_class_conditional_runs_follow_the_class_and_guidance(tmp_path: Path) ->
 def test_killed_mid_training_it_resumes_to_the_run_that_was_never_killed(tmp_path: Path) -> None:
     def command(out: Path) -> list[str | Path]:
         return ["train", "diffusion", "--data", "builtin:abstract", "--out", out, "--steps", "20", "--save-every",
-                "0.000001", "--sample-every", "0", *TINY]
+                "0.000001", "--sample-every", "5", *TINY]
 
     killed = tmp_path / "killed"
     proc = popen_cli(*command(killed))
-    deadline = time.time() + 120
-    while not (killed / "checkpoints" / "last.safetensors").exists() and time.time() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    watchdog = threading.Timer(120, proc.kill)  # a hung run fails the test instead of hanging it
+    watchdog.start()
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # "step 5 ..." comes after step 5's preview: checkpoints of earlier steps exist
+            if line.startswith("step 5 "):
+                proc.send_signal(signal.SIGKILL)
+                break
+    finally:
+        watchdog.cancel()
+    assert proc.wait() == -signal.SIGKILL
     rc, _, err = run_cli(*command(killed))
     assert rc == 0 and "resuming from step" in err, err
     rc, _, err = run_cli(*command(tmp_path / "whole"))
