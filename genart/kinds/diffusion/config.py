@@ -56,7 +56,7 @@ class DiffusionConfig(PrivateConfig, ImageConfig):
         positive("sample_steps", self.sample_steps)
         positive("guidance", self.guidance, allow_zero=True)
         at_most("width", self.width, 512, "use a width of 512 or less; 32 suits most runs")
-        at_most("sample_steps", self.sample_steps, MAX_SAMPLE_STEPS, "16 suits most runs")
+        at_most("sample_steps", self.sample_steps, MAX_SAMPLE_STEPS, "10 suits most runs")
         at_most("guidance", self.guidance, 20, "use a guidance of 20 or less; 1 to 3 suits most runs")
         if not 0 <= self.ema < 1:
             raise ConfigError(f"--ema {self.ema} must be in [0, 1)", "0.999 suits most runs; 0 turns EMA off")

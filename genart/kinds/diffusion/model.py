@@ -140,7 +140,7 @@ class DiffusionSampler:
 
         if steps is not None:
             if not 1 <= steps <= MAX_SAMPLE_STEPS:
-                raise ConfigError(f"--sample-steps {steps} is out of range", f"use 1 to {MAX_SAMPLE_STEPS}; 16 suits most")
+                raise ConfigError(f"--sample-steps {steps} is out of range", f"use 1 to {MAX_SAMPLE_STEPS}; 10 suits most runs")
             self.steps = int(steps)
         if method is not None:
             if method not in SAMPLERS:
