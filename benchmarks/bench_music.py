@@ -33,8 +33,9 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     from symusic import Score
 
+    from genart.data.music import builtin_pieces
     from genart.kinds.music.config import MusicConfig
-    from genart.kinds.music.data import MusicVocab, builtin_pieces
+    from genart.kinds.music.data import MusicVocab
     from genart.kinds.music.model import MusicSampler
     from genart.train import Trainer
 

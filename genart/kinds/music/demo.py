@@ -13,7 +13,7 @@ def section(ctx: Any, about: str, name: str = "music-bach", pieces: int = 60, ba
     from genart.io.audio import render_wav
     from genart.io.midi import write_midi
     from genart.kinds.music.config import MusicConfig
-    from genart.kinds.music.statistics import STATS
+    from genart.metrics.music import STATS
 
     run_dir = out / "runs" / name
     cfg = MusicConfig(data="builtin:bach", max_pieces=pieces, minutes=minutes, sample_every=0, log_every=20)

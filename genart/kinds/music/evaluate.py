@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from genart.kinds.music.statistics import (
+from genart.metrics.music import (
     BEATS_PER_BAR,
     GRID,
     STATS,

@@ -8,8 +8,8 @@ from genart.core.errors import ConfigError
 from genart.core.seeds import seed_text
 from genart.io.audio import render_wav
 from genart.io.midi import MIDI_SUFFIXES, output_paths, write_midi, write_musicxml
-from genart.kinds.music.statistics import comparison_table
 from genart.metrics import copyguard
+from genart.metrics.music import comparison_table
 
 DEFAULT_BARS = 16
 DEFAULT_TEMPERATURE = "0.9"

@@ -18,7 +18,8 @@ from typing import Any
 import torch
 
 from genart.core.errors import ConfigError, DataError, RunError
-from genart.kinds.music.data import BEATS_PER_BAR, PITCH_RANGE, MusicVocab, drop_drums, read_piece
+from genart.data.music import BEATS_PER_BAR, PITCH_RANGE, drop_drums, read_piece
+from genart.kinds.music.data import MusicVocab
 from genart.models.recurrent import build_model
 from genart.models.sequence_sampling import check_sampling, parse_temperature, sample_tokens
 from genart.models.sequence_training import SequenceTrainable
@@ -146,7 +147,7 @@ class MusicSampler:
                  top_p: float | None = None, seed: int = 0, seeds: Sequence[int] | None = None) -> list[Piece]:
         """`n` pieces of `bars` bars (after the primer, which each piece starts with). Piece k uses seed `seed + k`
         (or seeds[k]); the same seed and settings give the same piece."""
-        from genart.kinds.music.statistics import statistics
+        from genart.metrics.music import statistics
 
         seeds = list(seeds) if seeds is not None else list(range(seed, seed + n))
         if not 1 <= bars <= MAX_BARS:

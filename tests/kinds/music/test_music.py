@@ -81,7 +81,8 @@ def onset_multiset(score) -> list[tuple[int, int]]:
 
 @pytest.mark.parametrize("name", ["remi", "tsd"])
 def test_round_trip_keeps_the_notes_of_made_midi(tmp_path: Path, name: str) -> None:
-    from genart.kinds.music.data import MusicVocab, read_midi
+    from genart.data.music import read_midi
+    from genart.kinds.music.data import MusicVocab
 
     notes = scale_notes(2) + [(0, 4, 48), (4, 4, 43)]  # a melody over a bass: polyphony
     score = read_midi(midi_file(tmp_path / "a.mid", notes))
@@ -94,7 +95,8 @@ def test_round_trip_keeps_the_notes_of_made_midi(tmp_path: Path, name: str) -> N
 def test_round_trip_keeps_the_notes_of_a_chorale() -> None:
     from symusic import Score
 
-    from genart.kinds.music.data import MusicVocab, builtin_pieces
+    from genart.data.music import builtin_pieces
+    from genart.kinds.music.data import MusicVocab
 
     pieces, report = builtin_pieces("bach", max_pieces=2)
     assert len(pieces) == 2 and report["files"] == 2
@@ -256,8 +258,8 @@ def test_cli_generate_writes_midi_wav_and_provenance(chorale_run: Path, tmp_path
 # --- audio ---------------------------------------------------------------------------------------------------
 
 def test_the_wav_is_valid(tmp_path: Path) -> None:
+    from genart.data.music import read_midi
     from genart.io.audio import SAMPLE_RATE, render_wav
-    from genart.kinds.music.data import read_midi
 
     score = read_midi(midi_file(tmp_path / "a.mid", scale_notes(1) + [(0, 4, 48), (0, 4, 52), (0, 4, 55)]))
     path = render_wav(score, tmp_path / "a.wav", {"seed": 0})
@@ -273,8 +275,8 @@ def test_the_wav_is_valid(tmp_path: Path) -> None:
 # --- statistics ----------------------------------------------------------------------------------------------
 
 def test_statistics_of_hand_made_pieces(tmp_path: Path) -> None:
-    from genart.kinds.music.data import read_midi
-    from genart.kinds.music.statistics import distance, statistics
+    from genart.data.music import read_midi
+    from genart.metrics.music import distance, statistics
 
     scale = statistics(read_midi(midi_file(tmp_path / "s.mid", scale_notes(2))))
     assert scale["pitch_range"] == 12
