@@ -14,7 +14,7 @@ from genart.cli_images import Guidance, Sampler, SampleSteps, add_image_commands
 from genart.cli_provenance import SignOption, add_provenance_commands, apply_sign_option
 from genart.cli_train import add_train_commands
 from genart.core.errors import GenartError
-from genart.core.registry import all_kinds
+from genart.core.registry import TEXT, all_kinds
 from genart.core.version import __version__
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -74,6 +74,8 @@ def generate(
     wav: Annotated[bool, typer.Option("--wav", help="Music: also render audio.")] = False,
     musicxml: Annotated[bool, typer.Option("--musicxml", help="Music: also write a score.")] = False,
     soundfont: Annotated[Optional[Path], typer.Option(help="Music: render with this .sf2 through FluidSynth.")] = None,  # noqa: UP045
+    roll: Annotated[Optional[Path], typer.Option("--roll", help="Music: also draw the pieces as a piano roll (PNG).")] = None,  # noqa: UP045
+    infill: Annotated[Optional[str], typer.Option("--infill", help='Fill a gap so it leads into what follows: music "5-8" regenerates bars 5 to 8 of --primer; text: the marker inside --prime, "{}" when given without a value.')] = None,  # noqa: UP045,E501
     edit: Annotated[Optional[list[str]], typer.Option("--edit", help="Images: K:AMOUNT moves along latent direction K (see genart directions); repeatable.")] = None,  # noqa: UP045,E501
     mix: Annotated[Optional[int], typer.Option("--mix", help="Images: cross each latent with this seed's (first half of z from the image's seed, the rest from this one).")] = None,  # noqa: UP045,E501
     sample_steps: SampleSteps = None,
@@ -92,7 +94,7 @@ def generate(
     opts = GenerateOptions(out=out, n=n, seed=seed, seeds=seeds, truncation=truncation, class_=class_,
                            individual=individual, nrow=nrow, temperature=temperature, prime=prime, length=length,
                            top_k=top_k, top_p=top_p, stream=stream, bars=bars, primer=primer, primer_notes=primer_notes,
-                           wav=wav, musicxml=musicxml, soundfont=soundfont, edit=edit, mix=mix,
+                           wav=wav, musicxml=musicxml, soundfont=soundfont, roll=roll, infill=infill, edit=edit, mix=mix,
                            sample_steps=sample_steps, sampler=sampler, guidance=guidance, init_image=init_image,
                            strength=strength, no_copies=no_copies)
     model = genart.load(str(run), checkpoint=checkpoint, device=device)
@@ -293,11 +295,15 @@ def evolve(
     truncation: Annotated[Optional[float], typer.Option(help="Truncate generation 0's latents to +-T.")] = None,  # noqa: UP045
     class_: Annotated[Optional[str], typer.Option("--class", help="Class of generation 0 (conditional runs).")] = None,  # noqa: UP045
     nrow: Annotated[int, typer.Option(help="Images per grid row (0: square).")] = 0,
+    length: Annotated[Optional[int], typer.Option(help="Text: characters (or tokens) each round adds.")] = None,  # noqa: UP045
+    temperature: Annotated[Optional[float], typer.Option(help="Text: the first round's temperature (later rounds adapt it).")] = None,  # noqa: UP045,E501
+    prime: Annotated[Optional[str], typer.Option(help="Text: what generation 0 starts from.")] = None,  # noqa: UP045
     checkpoint: Annotated[str, typer.Option(help="last, best, or a checkpoint file name.")] = "last",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
 ) -> None:
-    """Steer by preference: start a session (no --like), then mark images liked or disliked to breed the next
-    generation from the liked ones (select, cross over, mutate)."""
+    """Steer by preference: start a session (no --like), then mark works liked or disliked to breed the next
+    generation from the liked ones (images and music: select, cross over, mutate in latent space; text: continue
+    and recombine the liked texts)."""
     import genart
     from genart.evolve import check_session_name, evolve_cli
 
@@ -311,8 +317,13 @@ def evolve(
 
     likes, dislikes = numbers(like, "like"), numbers(dislike, "dislike")
     model = genart.load(str(run), checkpoint=checkpoint, device=device)
-    out_console.print(evolve_cli(model, session, likes, dislikes, out, n, seed, truncation, class_, nrow),
-                      highlight=False, soft_wrap=True)
+    if model.can(TEXT):
+        from genart.evolve_text import evolve_text_cli
+
+        message = evolve_text_cli(model, session, likes, dislikes, out, n, seed, length, temperature, prime)
+    else:
+        message = evolve_cli(model, session, likes, dislikes, out, n, seed, truncation, class_, nrow)
+    out_console.print(message, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -341,10 +352,23 @@ def demo(
     out_console.print(f"gallery: {index}")
 
 
+OPTIONAL_VALUES = {"--infill": "{}"}  # options that may stand alone: the value they take then
+
+
+def with_optional_values(args: list[str]) -> list[str]:
+    """`--infill` given bare (last, or before another option) takes its default value ("{}": the text marker)."""
+    out: list[str] = []
+    for i, a in enumerate(args):
+        out.append(a)
+        if a in OPTIONAL_VALUES and (i + 1 == len(args) or args[i + 1].startswith("--")):
+            out.append(OPTIONAL_VALUES[a])
+    return out
+
+
 def main() -> None:
     debug = "--debug" in sys.argv
     try:
-        app(standalone_mode=False)
+        app(args=with_optional_values(sys.argv[1:]), standalone_mode=False)
     except GenartError as e:
         if debug:
             raise

@@ -50,6 +50,10 @@ class GenerateOptions:
     wav: bool = False
     musicxml: bool = False
     soundfont: Path | None = None
+    roll: Path | None = None  # a piano-roll picture (PNG) of the pieces (genart.io.pianoroll)
+    # sequences: regenerate a span so it leads into what follows (fill-in-the-middle): music "5-8" (bars of
+    # --primer), text: "{}" or the marker the user chose inside --prime
+    infill: str | None = None
     # every kind: reject outputs that copy the training data (genart.metrics.copyguard); None: the kind's default
     no_copies: bool | None = None
 
