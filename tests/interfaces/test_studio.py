@@ -208,3 +208,16 @@ def test_studio_refuses_a_missing_folder(tmp_path: Path) -> None:
 
     with pytest.raises(GenartError):
         create_app(tmp_path / "missing")
+
+
+def test_downloads_are_signed_and_previews_are_not(client: TestClient, tmp_path: Path) -> None:
+    from genart.io.verify import VALID, verify_file
+
+    for params, name in (({"seed": 3, "download": True}, "image.png"), ({"seed": 3}, "preview.png"),
+                         ({"a": "1", "b": "2", "frames": 3, "download": True}, "walk.gif")):
+        r = client.get(f"/api/runs/digits/{'walk.gif' if name == 'walk.gif' else 'image.png'}", params=params)
+        assert r.status_code == 200, r.text
+        (tmp_path / name).write_bytes(r.content)
+    assert verify_file(tmp_path / "image.png").status == VALID
+    assert verify_file(tmp_path / "walk.gif").status == VALID
+    assert verify_file(tmp_path / "preview.png").status != VALID
