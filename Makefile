@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_vae.py --out benchmarks/RESULTS-vae.md
 	$(BIN)/python benchmarks/bench_diffusion.py
 	$(BIN)/python benchmarks/bench_music.py
+	$(BIN)/python benchmarks/bench_musicvae.py
 	$(BIN)/python benchmarks/bench_text.py --shakespeare-minutes 10 --quiet
 	$(BIN)/python benchmarks/bench_signing.py
 

@@ -110,7 +110,7 @@ add_provenance_commands(app, out_console)  # genart keys init, genart verify
 @app.command()
 def interpolate(
     run: Annotated[Path, typer.Argument(help="A run directory.")],
-    out: Annotated[Path, typer.Option("--out", help="walk.gif or walk.mp4")],
+    out: Annotated[Path, typer.Option("--out", help="walk.gif or walk.mp4 (music morphs: morph.mid)")],
     frames: Annotated[int, typer.Option(help="Number of frames.")] = 60,
     fps: Annotated[int, typer.Option(help="Frames per second.")] = 20,
     seed: Annotated[int, typer.Option(help="First seed of the key images.")] = 0,
@@ -120,22 +120,38 @@ def interpolate(
     class_: Annotated[Optional[str], typer.Option("--class", help="Class name or index (conditional runs).")] = None,  # noqa: UP045
     from_: Annotated[Optional[Path], typer.Option("--from", help="VAE: morph from this image (with --to) instead of walking the prior.")] = None,  # noqa: UP045,E501
     to: Annotated[Optional[Path], typer.Option("--to", help="VAE: the image the morph ends on.")] = None,  # noqa: UP045
+    steps: Annotated[int, typer.Option(help="Music morphs: steps (windows) from --from to --to.")] = 8,
+    window: Annotated[int, typer.Option(help="Music morphs: which window of each file (0: the first).")] = 0,
+    temperature: Annotated[Optional[float], typer.Option(help="Music morphs: sampling temperature (default 0.3).")] = None,  # noqa: UP045,E501
+    wav: Annotated[bool, typer.Option("--wav", help="Music morphs: also write a WAV beside the MIDI.")] = False,
     checkpoint: Annotated[str, typer.Option(help="last, best, or a checkpoint file name.")] = "last",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
 ) -> None:
     """Write an animation walking smoothly through latent space (spherical interpolation), or morphing between two
-    images (--from/--to, VAE runs)."""
+    images (--from/--to, VAE runs); music runs that encode (musicvae) morph two MIDI files into morph.mid."""
     import genart
     from genart.api import require_image_kind
+    from genart.core.registry import IMAGES, MORPH
     from genart.io.images import save_animation
 
-    if out.suffix.lower() not in (".gif", ".mp4"):
+    if out.suffix.lower() not in (".gif", ".mp4", ".mid", ".midi"):  # .mid: music morphs (checked below)
         raise GenartError(f"--out {out} should end in .gif or .mp4", "name it e.g. walk.gif")
     if not 1 <= fps <= 120:
         raise GenartError(f"--fps {fps} is out of range", "use 1 to 120")
     if (from_ is None) != (to is None):
         raise GenartError("--from and --to go together", "give both ends of the morph, or neither to walk the prior")
     model = genart.load(str(run), checkpoint=checkpoint, device=device)
+    if not model.can(IMAGES) and model.can(MORPH):
+        from genart.morph import morph_file as morph_music
+
+        if from_ is None or to is None:
+            raise GenartError(f"{model.run.name} is a {model.kind} run: it morphs between two files",
+                              "give --from a.mid --to b.mid")
+        out_console.print(morph_music(model, from_, to, out, steps, window, temperature, seed, wav),
+                          highlight=False, soft_wrap=True)
+        return
+    if out.suffix.lower() not in (".gif", ".mp4"):
+        raise GenartError(f"--out {out} should end in .gif or .mp4", "name it e.g. walk.gif")
     require_image_kind(model)
     if from_ is not None and to is not None:
         from genart.codec import morph_file

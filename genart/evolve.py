@@ -88,6 +88,9 @@ class Session:
         if not path.exists():
             raise GenartError(f"no session {name!r} in {Path(run_path).name}", "start it with genart evolve RUN --session NAME")
         raw = read_json(path)
+        if raw.get("evolves", "images") != "images":
+            raise GenartError(f"session {name!r} of {Path(run_path).name} is a session of {raw['evolves']}, not latents",
+                              "give this session another name with --session")
         try:
             pop = [Member(**m) for m in raw.pop("population")]
             return cls(**raw, population=pop)
@@ -248,8 +251,11 @@ def evolve_cli(model: Any, name: str, like: list[int], dislike: list[int], out: 
                truncation: float | None = None, cls_: str | int | None = None, nrow: int = 0) -> str:
     """`genart evolve`: start or continue a session, write the generation's grid, return its numbering."""
     from genart.api import require_image_kind
+    from genart.core.registry import AUDIO, IMAGES, LATENT
     from genart.io.images import save_grid
 
+    if not model.can(IMAGES) and model.can(AUDIO) and model.can(LATENT):
+        return evolve_music_cli(model, name, like, dislike, out, n, seed)
     require_image_kind(model)
     if out.suffix.lower() != ".png":
         raise GenartError(f"--out {out} should be a .png file", "name it e.g. next.png")
@@ -268,6 +274,50 @@ def evolve_cli(model: Any, name: str, like: list[int], dislike: list[int], out: 
     prov = model.provenance(session=name, generation=session.generation, step_size=round(session.step, 4))
     save_grid(images, out, prov, nrow=nrow or None)
     return f"wrote {out} and {path}\n{numbering(session)}"
+
+
+def evolve_music_cli(model: Any, name: str, like: list[int], dislike: list[int], out: Path, n: int = 12,
+                     seed: int = 0) -> str:
+    """`genart evolve` for music runs with a latent space: the same sessions as images; each member of the generation
+    is decoded (every one from the session's seed, so only its latent differs) and written as one MIDI file,
+    next-00.mid, next-01.mid, ... numbered as the images are (and next.png, a piano roll, when genart has one)."""
+    import importlib.util
+
+    from genart.io.midi import MIDI_SUFFIXES, output_paths, write_midi
+
+    if out.suffix.lower() not in MIDI_SUFFIXES:
+        raise GenartError(f"--out {out} should be a .mid file (one file per member: next-00.mid, ...)",
+                          "name it e.g. next.mid")
+    run_path = model.run.path
+    if Session.exists(run_path, name):
+        session = Session.load(run_path, name)
+        if like or dislike:
+            evolve(session, like, dislike)
+    else:
+        if like or dislike:
+            raise GenartError(f"session {name!r} does not exist yet, so there is nothing to like",
+                              f"start it first: genart evolve {run_path} --session {name} --out {out.name}")
+        session = start_session(model, name, n, seed)
+    z, _ = session.latents()
+    if z.shape[1] != model.sampler.z_dim:
+        raise GenartError(f"session {name!r} has latents of size {z.shape[1]}, this run {model.sampler.z_dim}",
+                          "start a new session for this run")
+    scores = model.sampler.decode(z, seeds=[session.seed] * len(z))
+    path = session.save(run_path)
+    paths = output_paths(out, len(scores)) if len(scores) > 1 else [out.with_name(f"{out.stem}-00{out.suffix}")]
+    for k, (score, p) in enumerate(zip(scores, paths, strict=True)):
+        write_midi(score, p, model.provenance(session=name, generation=session.generation, member=k,
+                                              origin=session.population[k].origin, step_size=round(session.step, 4)))
+    extra = ""
+    if importlib.util.find_spec("genart.io.pianoroll") is not None:
+        from genart.io.pianoroll import save_roll
+
+        roll = out.with_suffix(".png")
+        save_roll(scores, roll, model.provenance(session=name, generation=session.generation),
+                  titles=[str(k) for k in range(len(scores))])
+        extra = f" and {roll.name}"
+    return (f"wrote {paths[0].name} ... {paths[-1].name} ({len(paths)} pieces){extra} and {path}\n"
+            f"{numbering(session).replace('images', 'pieces').replace(' left to right, top to bottom', '')}")
 
 
 def simulated_lineage(model: Any, generations: int = 6, n: int = 12, target_seed: int = 999) -> tuple[torch.Tensor, Session]:

@@ -40,6 +40,8 @@ def print_report(console: Console, report: dict[str, Any], limit: int = 20) -> N
         console.print(f"  [yellow]skipped[/] {s['file']}: {s['reason']}", highlight=False)
     if len(skipped) > limit:
         console.print(f"  ... and {len(skipped) - limit} more (all listed in data.json)")
+    for w in report.get("warnings") or []:  # any kind's report may carry warnings: one line each
+        console.print(f"[yellow]warning[/]: {w}", highlight=False, soft_wrap=True)
 
 
 class Trainer:

@@ -20,6 +20,7 @@ if "GENART_TEST_HOME" not in os.environ:  # xdist workers inherit the controller
 
     os.environ["GENART_TEST_HOME"] = tempfile.mkdtemp(prefix="genart-test-home-")
 os.environ["GENART_HOME"] = os.environ["GENART_TEST_HOME"]
+os.environ["GENART_SOUNDFONT"] = "none"  # the built-in synthesiser unless a test asks for FluidSynth
 for _name in ("GENART_SIGN", "GENART_SIGNING_KEY", "GENART_SIGNING_CERTS"):
     os.environ.pop(_name, None)
 

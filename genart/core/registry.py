@@ -33,7 +33,10 @@ CLASSES = "classes"  # class-conditional when the data has labels (--class)
 # an iterative denoiser: sampler.configure(steps, method, guidance), sampler.settings() -> the current ones, and
 # sampler.repaint(images, z, y, strength, mask) for image-to-image (strength < 1) and inpainting (mask: 1 = regenerate)
 DENOISE = "denoise"
-CAPABILITIES = frozenset({IMAGES, LATENT, ENCODE, SEQUENCE, TEXT, AUDIO, CLASSES, DENOISE})
+# works in a file encode to latents and back: sampler.encode(path_or_score, window) -> (W, z_dim) and
+# sampler.decode(z, temperature, seeds) -> works (music: symusic Scores); genart.morph morphs two files
+MORPH = "morph"
+CAPABILITIES = frozenset({IMAGES, LATENT, ENCODE, SEQUENCE, TEXT, AUDIO, CLASSES, DENOISE, MORPH})
 
 Ref = str | Callable[..., Any] | type  # "package.module:attribute", or the object itself
 

@@ -1,9 +1,11 @@
-"""Music files as symusic Scores, for every music kind: MIDI (read by symusic, checked by mido first), MusicXML and
-ABC (parsed by music21 and converted to MIDI in memory), and `builtin:bach` (the Bach chorales inside music21,
-converted once and cached per user in ``$GENART_CACHE`` or ``~/.cache/genart``, keyed by music21's version).
+"""Music files as symusic Scores, for every music kind: MIDI (read by symusic, checked by mido first), MusicXML
+(parsed by music21 and converted to MIDI in memory), ABC (one piece per tune of a collection: genart.data.abc,
+converted by abc2midi and cached per user), and `builtin:bach` (the Bach chorales inside music21, converted once
+and cached per user in ``$GENART_CACHE`` or ``~/.cache/genart``, keyed by music21's version).
 
 `read_pieces(source)` gives (name, Score) for every readable piece with notes and a report that lists every skipped
-file with its reason; `split_pieces` draws the held-out pieces; `transposed` moves a piece by semitones.
+file (or ABC tune) with its reason; `split_pieces` draws the held-out pieces; `transposed` moves a piece by
+semitones; `small_data_warning` says when the data is too small to hold anything out or to learn from.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,8 @@ SCORE_EXTENSIONS = {".abc", ".xml", ".mxl", ".musicxml"}
 EXTENSIONS = MIDI_EXTENSIONS | SCORE_EXTENSIONS
 PITCH_RANGE = (21, 109)  # the piano's range (MidiTok's range is half-open)
 BEATS_PER_BAR = 4  # bars are counted in 4/4 for lengths and statistics
+FEW_PIECES = 24  # fewer usable pieces than this, or fewer tokens than FEW_TOKENS: the model will memorise them
+FEW_TOKENS = 20_000
 BUILTIN_MUSIC = {
     "bach": "the Bach chorales (four-part harmonisations) that ship inside the music21 package (BSD licence; "
             "the chorales are in the public domain)",
@@ -154,6 +160,51 @@ def builtin_pieces(name: str, max_pieces: int = 0) -> tuple[list[tuple[str, byte
     return pieces, report
 
 
+def read_tunes(path: Path, label: str, counts: dict[str, int]) -> tuple[list[tuple[str, Any]], list[dict[str, str]]]:
+    """The tunes of an ABC file as (name, Score) and the skipped tunes with reasons; adds to `counts`."""
+    from symusic import Score
+
+    from genart.data.abc import read_abc
+
+    tunes, skipped, n = read_abc(path, label, cache_root())
+    for k in counts:
+        counts[k] += n[k]
+    pieces = []
+    for name, raw in tunes:
+        try:
+            pieces.append((name, Score.from_midi(raw)))
+        except Exception as e:  # noqa: BLE001 - a converter's bad MIDI skips that tune only
+            skipped.append({"file": name, "reason": f"unreadable after conversion ({reason(e)})"})
+    return pieces, skipped
+
+
+@contextmanager
+def progress_bar(files: list[Path]) -> Iterator[Callable[[Path], None]]:
+    """A progress bar on stderr (only on a terminal) counting pieces: one per file, one per tune of an ABC file."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from genart.data.abc import count_tunes
+
+    def weight(p: Path) -> int:
+        try:
+            return max(1, count_tunes(p.read_bytes())) if p.suffix.lower() == ".abc" else 1
+        except OSError:
+            return 1
+
+    console = Console(stderr=True)
+    if not console.is_terminal or not files:
+        yield lambda p: None
+        return
+    weights = {p: weight(p) for p in files}
+    tunes = sum(w for p, w in weights.items() if p.suffix.lower() == ".abc")
+    what = f"reading {len(files)} music files" + (f" ({tunes:,} ABC tunes)" if tunes else "")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(what, total=sum(weights.values()))
+        yield lambda p: progress.advance(task, weights.get(p, 1))
+
+
 def read_pieces(source: str, drums: str = "keep", max_pieces: int = 0) -> tuple[list[tuple[str, Any]], dict[str, Any]]:
     """(name, symusic Score) of every readable piece with notes, and the report so far (counts, skipped files)."""
     from symusic import Score
@@ -180,20 +231,35 @@ def read_pieces(source: str, drums: str = "keep", max_pieces: int = 0) -> tuple[
             files = files[:max_pieces]
 
         loaded = []
-        for p in files:
-            label = p.name if root.is_file() else rel(p, root)
-            try:
-                score = read_piece(p)
-            except ValueError as e:
-                skipped.append({"file": label, "reason": str(e)})
-                continue
-            except OSError as e:
-                skipped.append({"file": label, "reason": f"unreadable ({e.strerror or e})"})
-                continue
-            h.update(label.encode())
-            h.update(p.read_bytes())
-            loaded.append((label, score))
+        abc = {"tunes": 0, "cached": 0, "by_music21": 0}
+        with progress_bar(files) as advance:
+            for p in files:
+                label = p.name if root.is_file() else rel(p, root)
+                try:
+                    if p.suffix.lower() == ".abc":
+                        tunes, bad = read_tunes(p, label, abc)
+                        loaded += tunes
+                        skipped += bad
+                    else:
+                        loaded.append((label, read_piece(p)))
+                except ValueError as e:
+                    skipped.append({"file": label, "reason": str(e)})
+                    continue
+                except OSError as e:
+                    skipped.append({"file": label, "reason": f"unreadable ({e.strerror or e})"})
+                    continue
+                finally:
+                    advance(p)
+                h.update(label.encode())
+                h.update(p.read_bytes())
+        if max_pieces:
+            loaded = loaded[:max_pieces]
         report = {"source": str(root), "files": total}
+        if abc["tunes"]:
+            from genart.data.abc import ABC_REPEATS, converter_key
+
+            report.update(abc_tunes=abc["tunes"], abc_repeats=ABC_REPEATS, abc_converter=converter_key(),
+                          abc_cached_tunes=abc["cached"], abc_tunes_by_music21=abc["by_music21"])
     for name, score in loaded:
         if drums == "drop":
             score = drop_drums(score)
@@ -233,6 +299,21 @@ def split_pieces(n: int, val_split: float, seed: int) -> tuple[list[int], list[i
     val = sorted(int(i) for i in order[:k])
     vs = set(val)
     return [i for i in range(n) if i not in vs], val
+
+
+def small_data_warning(pieces: int, held_out: int, tokens: int | None = None) -> str | None:
+    """One line when the usable data is too small: nothing held out, or so little that the model will memorise it
+    (fewer than FEW_PIECES pieces or FEW_TOKENS tokens); None when it is enough."""
+    add = "add more pieces (dozens at least)"
+    if pieces <= 1:
+        return f"only {pieces} piece: nothing can be held out, and the model will memorise it; {add}"
+    size = f"{pieces} pieces" + (f", {tokens:,} tokens" if tokens is not None else "")
+    few = pieces < FEW_PIECES or (tokens is not None and tokens < FEW_TOKENS)
+    if few and held_out == 0:
+        return f"only {size} and none held out: the model will memorise them and nothing will show it; {add}"
+    if few:
+        return f"only {size} ({held_out} held out): the model will memorise them rather than learn the style; {add}"
+    return None
 
 
 def bars_of(score: Any) -> float:

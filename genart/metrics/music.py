@@ -110,19 +110,20 @@ def distance(value: float, ref: dict[str, float]) -> float:
 
 
 def comparison_table(outputs: Sequence[dict[str, float]], data: dict[str, dict[str, float]]) -> str:
-    """Plain-text lines: each statistic of the outputs (mean over them) beside the data's mean +- sd and the
-    distance in the data's standard deviations."""
+    """Plain-text lines, one per statistic: the outputs' mean | the data's mean +- sd | the distance of the first
+    from the second in the data's standard deviations (a property, not a score: near 0 is "like the data")."""
     mine = summarise(outputs)
-    lines = [f"{'statistic':<20} {'outputs':>10} {'data mean +- sd':>20} {'distance (sd)':>14}"]
+    lines = [f"{'statistic':<20} {'outputs mean':>12} | {'data mean +- sd':>17} | {'distance (sd)':>13}"]
     for k in STATS:
         if k not in mine:
             continue
         ref = data.get(k)
         ours = f"{mine[k]['mean']:.3f}"
         if ref:
-            lines.append(f"{k:<20} {ours:>10} {ref['mean']:>11.3f} +- {ref['sd']:<6.3f} {distance(mine[k]['mean'], ref):>13.2f}")
+            theirs = f"{ref['mean']:.3f} +- {ref['sd']:.3f}"
+            lines.append(f"{k:<20} {ours:>12} | {theirs:>17} | {distance(mine[k]['mean'], ref):>13.2f}")
         else:
-            lines.append(f"{k:<20} {ours:>10} {'-':>20} {'-':>14}")
+            lines.append(f"{k:<20} {ours:>12} | {'-':>17} | {'-':>13}")
     return "\n".join(lines)
 
 

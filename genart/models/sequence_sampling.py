@@ -77,12 +77,14 @@ def pick(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: flo
 @torch.inference_mode()
 def sample_tokens(model: RecurrentLM, prime: list[int], n: int, length: int, seeds: list[int],
                   temperatures: list[float], top_k: int | None = None, top_p: float | None = None,
-                  on_token: Callable[[int, torch.Tensor], None] | None = None) -> torch.Tensor:
+                  on_token: Callable[[int, torch.Tensor], None] | None = None,
+                  banned: Sequence[int] = ()) -> torch.Tensor:
     """`length` new ids for each of `n` rows after the `prime` ids, (n, length), in fp32.
 
     The prime runs through the network once; then each token is one step of the recurrence (constant work per
     token), batched over the rows. Row k's randomness comes from its own generator seeded with seeds[k], so a seed
-    gives the same text whatever the other rows are. `on_token(i, ids)` sees each new column as it comes."""
+    gives the same text whatever the other rows are. `on_token(i, ids)` sees each new column as it comes. The
+    `banned` ids (infilling markers) are never drawn."""
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -92,8 +94,11 @@ def sample_tokens(model: RecurrentLM, prime: list[int], n: int, length: int, see
     logits, state = model(torch.tensor([prime], dtype=torch.long, device=device))
     last = logits[:, -1].float().expand(n, -1)
     state = state.expand(-1, -1, n, -1).contiguous()
+    ban = torch.tensor(list(banned), dtype=torch.long, device=last.device) if banned else None
     uniforms = torch.empty(n, 0)
     for i in range(length):
+        if ban is not None:
+            last = last.index_fill(-1, ban, float("-inf"))
         if i % UNIFORM_BLOCK == 0:  # each row's next block of random numbers, from its own generator
             uniforms = torch.stack([torch.rand(UNIFORM_BLOCK, generator=g) for g in gens])
         t = temperatures[i % len(temperatures)]

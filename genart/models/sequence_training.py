@@ -4,6 +4,10 @@ The stream is cut into `batch` parallel lanes; each step trains on the next `bpt
 from the hidden state the previous step ended with. Gradient clipping, AdamW with warm-up and cosine decay.
 Validation is a full pass over the held-out ids. The hidden state and the data cursor are checkpointed, so a
 resumed run continues exactly where it stopped.
+
+With `--fim` above 0 (fill-in-the-middle), each pass's lanes are cut into windows of WINDOW_BPTT * bptt tokens and
+that share of them is rearranged as PRE prefix SUF suffix MID middle EOM (genart.models.infill), drawn from a seed
+that the cursor keeps; validation stays the plain continuation loss.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from genart.core.config import DEFAULT_MINUTES
 from genart.core.device import autocast
 from genart.core.errors import ConfigError
 from genart.core.trainable import Trainable, fused_or_foreach
+from genart.models.infill import IGNORE, WINDOW_BPTT, max_suffix, rearrange
 from genart.models.recurrent import RecurrentLM, build_model
 
 MIN_LR_FRACTION = 0.1  # cosine decay ends at this fraction of --lr
@@ -122,6 +127,12 @@ class SequenceTrainable(Trainable):
                                      **fused_or_foreach(device))
         self.params = [p for g in self.opt.param_groups for p in g["params"]]
         self.epoch, self.pos, self.offset = 0, 0, 0
+        self.fim = float(getattr(cfg, "fim", 0.0))
+        self.markers = getattr(data.vocab, "markers", None)
+        self.boundary = getattr(data.vocab, "fim_boundary", None)  # cut only before this id (REMI: Bar), if any
+        self.fim_seed = 0
+        if self.fim > 0 and self.markers is None:
+            raise ConfigError(f"--fim {self.fim}: this data's vocabulary has no infilling markers", "use --fim 0")
         self.hidden = self.model.zero_state(self.lanes, device)
         self.elapsed = 0.0  # seconds between the first and the latest step, over all sessions (for the schedule)
         self._t_last: float | None = None
@@ -141,6 +152,8 @@ class SequenceTrainable(Trainable):
         if not first:
             self.epoch += 1
             self.offset = int(torch.randint(self.bptt, (1,), generator=self.generator))
+        if self.fim > 0:  # the pass's rearranged windows come from their own seed (kept in the cursor)
+            self.fim_seed = int(torch.randint(1 << 62, (1,), generator=self.generator))
         self.pos = 0
         self.hidden.zero_()
         self._cut()
@@ -149,9 +162,18 @@ class SequenceTrainable(Trainable):
         n = int(self.train_ids.numel())
         span = (n - 1 - self.offset) // self.lanes
         base = self.train_ids[self.offset:self.offset + self.lanes * span + 1]
+        self._span = span
+        if self.fim > 0 and self.markers is not None:
+            seq = base.cpu().unfold(0, span + 1, span).clone()  # (lanes, span + 1): each lane's inputs and targets
+            gen = torch.Generator().manual_seed(self.fim_seed)
+            keep = rearrange(seq, self.markers, self.fim, WINDOW_BPTT * self.bptt, gen, self.boundary,
+                             max_suffix(self.bptt))
+            y = seq[:, 1:].clone()
+            y[~keep] = IGNORE
+            self._lanes_x, self._lanes_y = seq[:, :-1].to(self.device), y.to(self.device)
+            return
         self._lanes_x = base[:-1].view(self.lanes, span)
         self._lanes_y = base[1:].view(self.lanes, span)
-        self._span = span
 
     def _batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         if self.pos + self.bptt > self._span:
@@ -193,7 +215,8 @@ class SequenceTrainable(Trainable):
 
     def state(self) -> dict[str, Any]:
         return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "hidden": self.hidden,
-                "cursor": {"epoch": self.epoch, "pos": self.pos, "offset": self.offset},
+                "cursor": {"epoch": self.epoch, "pos": self.pos, "offset": self.offset,
+                           **({"fim_seed": self.fim_seed} if self.fim > 0 else {})},
                 "elapsed": self.elapsed, **self.amp_state()}
 
     def load_state(self, state: dict[str, Any]) -> None:
@@ -208,6 +231,7 @@ class SequenceTrainable(Trainable):
             return
         c = state["cursor"]
         self.epoch, self.pos, self.offset = int(c["epoch"]), int(c["pos"]), int(c["offset"])
+        self.fim_seed = int(c.get("fim_seed", 0))
         self._cut()
         self.hidden = state["hidden"].to(self.device).float()
 

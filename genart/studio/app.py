@@ -8,8 +8,9 @@ functions), never on the event loop; a small LRU keeps loaded models.
 
 Endpoints ask a run's kind for capabilities, never for its name: images (IMAGES; LATENT for directions, mixing,
 walks and evolution) in genart.studio.images and .sessions, image-to-image and inpainting (DENOISE) in
-genart.studio.denoise, text and music (SEQUENCE with TEXT or AUDIO) in
-genart.studio.sequences. A run's detail lists its capabilities, and the page picks its panels from them.
+genart.studio.denoise, text (SEQUENCE with TEXT; infilling too) in genart.studio.sequences (text evolution in
+.text_sessions), music (AUDIO: WAV, MIDI, piano-roll JSON, infills, attribute edits) in genart.studio.music (music
+evolution in .music_sessions). A run's detail lists its capabilities, and the page picks its panels from them.
 """
 
 from __future__ import annotations
@@ -25,9 +26,12 @@ from genart.studio.denoise import router as denoise_routes
 from genart.studio.errors import StudioError, install_error_handlers
 from genart.studio.images import router as image_routes
 from genart.studio.listing import router as listing_routes
+from genart.studio.music import router as music_routes
+from genart.studio.music_sessions import router as music_session_routes
 from genart.studio.runs import Runs
 from genart.studio.sequences import router as sequence_routes
 from genart.studio.sessions import router as session_routes
+from genart.studio.text_sessions import router as text_session_routes
 
 STATIC = Path(__file__).parent / "static"
 
@@ -48,6 +52,7 @@ def create_app(runs_dir: str | Path, device: str = "cpu", cache_size: int = 3) -
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for routes in (listing_routes, image_routes, denoise_routes, session_routes, sequence_routes):
+    for routes in (listing_routes, image_routes, denoise_routes, session_routes, sequence_routes,
+                   text_session_routes, music_routes, music_session_routes):
         app.include_router(routes)
     return app

@@ -49,6 +49,14 @@ class TextBody(BaseModel):
     n: int = Field(3, ge=1, le=8)
     seed: int = Field(0, ge=0, le=MAX_SEED)
 
+
+class TextStartBody(BaseModel):  # a text evolution session's generation 0 (genart.studio.text_sessions)
+    prime: str = Field("", max_length=1000)
+    temperature: float = Field(0.8, ge=0.05, le=3.0)
+    length: int = Field(200, ge=1, le=2000)
+    n: int = Field(6, ge=2, le=16)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
+
 # denoisers (DENOISE): sampling settings on every image request, and images sent in (image-to-image, inpainting)
 Steps = Annotated[int | None, Query(ge=1, le=64)]
 Method = Annotated[str | None, Query(pattern=r"^(euler|heun|dpm)$")]
@@ -81,3 +89,26 @@ class InpaintBody(DenoiseFields):
     mask: DataUrl
     seed: int = Field(0, ge=0, le=MAX_SEED)
     cls: str | None = Field(None, max_length=100)
+
+
+# music: infill edits (bars a-b regenerated with seed s, in order) and attribute edits (music VAE sliders)
+MAX_INFILLS = 8
+MAX_BAR = 64  # a bar number an infill may name (the piece itself says how many it has)
+INFILL = r"\d{1,2}-\d{1,2}:\d{1,10}"
+Infills = Annotated[str, Query(max_length=200, pattern=rf"^({INFILL}(,{INFILL})*)?$")]
+ATTR_EDIT = r"[a-z_]{1,20}:[+-]?\d{1,2}(\.\d{1,3})?"
+AttrEdits = Annotated[str, Query(max_length=300, pattern=rf"^({ATTR_EDIT}(,{ATTR_EDIT})*)?$")]
+
+
+class MusicStartBody(BaseModel):  # a music evolution session's generation 0 (genart.studio.music_sessions)
+    n: int = Field(6, ge=2, le=16)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
+
+
+class TextInfillBody(BaseModel):  # regenerate a span of a text: the text before it and after it
+    before: str = Field("", max_length=4000)
+    after: str = Field("", max_length=4000)
+    temperature: float = Field(0.8, ge=0.05, le=3.0)
+    length: int = Field(200, ge=1, le=2000)
+    n: int = Field(1, ge=1, le=4)
+    seed: int = Field(0, ge=0, le=MAX_SEED)

@@ -47,10 +47,13 @@ def gif_response(pics: list[Image.Image], fps: int, prov: dict[str, Any], filena
 
 
 def wav_response(score: Any, prov: dict[str, Any], filename: str, download: bool) -> Response:
-    """A piece through the built-in synthesiser, as a 16-bit mono WAV (provenance in the header)."""
-    from genart.io.audio import synthesise, wav_bytes
+    """A piece as a 16-bit WAV, rendered as `genart generate --wav` renders it (genart.io.audio.render_audio: FluidSynth
+    with the default General MIDI soundfont, else the built-in synthesiser; provenance, `synthesiser` included, in
+    the header)."""
+    from genart.io.audio import render_wav_bytes
 
-    return Response(wav_bytes(synthesise(score)), media_type="audio/wav", headers=_headers(prov, filename, download))
+    data, synth = render_wav_bytes(score)
+    return _signed(data, "audio/wav", {**prov, "synthesiser": synth}, filename, download)
 
 
 def midi_response(score: Any, prov: dict[str, Any], filename: str) -> Response:

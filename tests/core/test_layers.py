@@ -17,7 +17,7 @@ MAX_LINES = 500
 LAYERS = ["core", "toolkits", "kinds", "services", "interfaces"]
 TOOLKITS = ("genart.data", "genart.io", "genart.models", "genart.metrics")
 SERVICES = ("genart.train", "genart.api", "genart.generate", "genart.inpaint", "genart.evaluate", "genart.controls",
-            "genart.evolve", "genart.codec", "genart.card", "genart.info")
+            "genart.evolve", "genart.evolve_text", "genart.morph", "genart.codec", "genart.card", "genart.info")
 
 
 def module_name(path: Path) -> str:

@@ -15,7 +15,9 @@ from typing import Any
 import torch
 
 from genart.core.errors import ConfigError, DataError
-from genart.data.music import PITCH_RANGE, bars_of, read_pieces, reason, split_pieces, transposed
+from genart.data.music import PITCH_RANGE, bars_of, read_pieces, reason, small_data_warning, split_pieces, transposed
+from genart.data.music_keys import normalise_keys
+from genart.models.infill import MARKERS, Markers
 
 MIN_PIECE_TOKENS = 16  # a piece shorter than this (after tokenisation) is skipped as too short
 SPECIALS = ["PAD", "BOS", "EOS"]
@@ -37,17 +39,21 @@ def build_tokenizer(name: str) -> Any:
 
 
 class MusicVocab:
-    """The token vocabulary of a music run: a MidiTok tokenizer and its name."""
+    """The token vocabulary of a music run: a MidiTok tokenizer and its name; with `fim`, the four infilling markers
+    (genart.models.infill) follow the tokenizer's ids. `fim_boundary` (REMI's Bar) is where infilling cuts."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, fim: bool = False) -> None:
         self.name = name
         self.tokenizer = build_tokenizer(name)
         self.bos = int(self.tokenizer.vocab["BOS_None"])
         self.specials = {int(self.tokenizer.vocab[f"{s}_None"]) for s in SPECIALS}
+        self.bar: int | None = int(self.tokenizer.vocab["Bar_None"]) if "Bar_None" in self.tokenizer.vocab else None
+        self.fim_boundary = self.bar
+        self.markers = Markers(len(self.tokenizer)) if fim else None
 
     @property
     def size(self) -> int:
-        return len(self.tokenizer)
+        return len(self.tokenizer) + (MARKERS if self.markers else 0)
 
     def encode(self, score: Any) -> list[int]:
         """A symusic Score to token ids (no BOS)."""
@@ -60,7 +66,7 @@ class MusicVocab:
         """Token ids to a symusic Score and the number of invalid tokens dropped on the way. Never raises."""
         from symusic import Score
 
-        ids = [int(i) for i in ids if 0 <= int(i) < self.size and int(i) not in self.specials]
+        ids = [int(i) for i in ids if 0 <= int(i) < len(self.tokenizer) and int(i) not in self.specials]  # no markers
         if not ids:
             return Score(self.tokenizer.time_division), 0
         try:
@@ -99,11 +105,13 @@ def load_music(cfg: Any, resolved: dict[str, Any]) -> MusicData:
     from genart.kinds.music.config import transpose_range
     from genart.metrics.music import data_statistics
 
-    vocab = MusicVocab(cfg.tokenizer)
+    vocab = MusicVocab(cfg.tokenizer, fim=getattr(cfg, "fim", 0.0) > 0)
     if resolved.get("vocab_size") and resolved["vocab_size"] != vocab.size:
         raise DataError(f"this run's tokenizer had {resolved['vocab_size']} tokens; this MidiTok makes {vocab.size}",
                         "install the miditok version the run was trained with, or start over with --fresh")
     pieces, report = read_pieces(cfg.data, cfg.drums, cfg.max_pieces)
+    if getattr(cfg, "keys", "keep") == "c":  # every piece to C major / A minor (genart.data.music_keys)
+        pieces, report["keys"] = normalise_keys(pieces)
     skipped = report["skipped_files"]
     tokens: list[list[int]] = []
     kept: list[tuple[str, Any]] = []
@@ -153,6 +161,7 @@ def load_music(cfg: Any, resolved: dict[str, Any]) -> MusicData:
         transpose=f"{lo}..{hi}", transposed_copies_out_of_range=dropped_shifts,
         train_pieces=len(train_idx), val_pieces=len(val_idx), val_files=[kept[i][0] for i in val_idx],
         train_tokens=len(stream), val_tokens=len(val_stream), tokens_per_bar=round(total_tokens / total_bars, 2),
+        warnings=[w for w in [small_data_warning(len(kept), len(val_idx), total_tokens)] if w],
         summary=f"{files} files, {len(kept)} usable pieces, {total_tokens:,} tokens ({cfg.tokenizer.upper()}, "
                 f"{vocab.size} in the vocabulary); {len(train_idx)} pieces for training"
                 + (f" ({len(stream):,} tokens with transpositions {lo}..{hi})" if (lo, hi) != (0, 0) else "")

@@ -12,6 +12,7 @@ def section(ctx: Any, about: str, name: str = "music-bach", pieces: int = 60, ba
     out, minutes = ctx.out, ctx.minutes
     from genart.io.audio import render_wav
     from genart.io.midi import write_midi
+    from genart.io.pianoroll import save_roll
     from genart.kinds.music.config import MusicConfig
     from genart.metrics.music import STATS
 
@@ -25,6 +26,7 @@ def section(ctx: Any, about: str, name: str = "music-bach", pieces: int = 60, ba
                             invalid_tokens=piece.invalid_tokens)
     write_midi(piece.score, out / f"{name}.mid", prov)
     render_wav(piece.score, out / f"{name}.wav", prov)
+    save_roll([piece.score], out / f"{name}-roll.png", prov, titles=["seed 0"])
     shutil.copyfile(run_dir / "metrics.png", out / f"{name}-losses.png")
     evaluation = ctx.evaluation(run_dir)  # also rewrites the model card with the figures
     bach = model.sampler.data_statistics
@@ -35,9 +37,11 @@ def section(ctx: Any, about: str, name: str = "music-bach", pieces: int = 60, ba
             f'<div class="row"><figure><audio controls src="{name}.wav"></audio><figcaption>a generated chorale, '
             f'{bars} bars, seed 0 (<a href="{name}.mid">MIDI</a>; {piece.invalid_tokens} invalid tokens dropped)'
             f"</figcaption></figure>"
+            f'<figure><img src="{name}-roll.png" width="640"><figcaption>its piano roll (one colour per voice)'
+            f"</figcaption></figure>"
             f'<figure><img src="{name}-losses.png" width="420"><figcaption>losses</figcaption></figure></div>'
             f"<table><tr><th>statistic</th><th>this chorale</th><th>Bach (training pieces, mean &plusmn; sd)</th></tr>"
             f"{rows}</table><p>Distances to Bach's figures, not scores: a loop of one bar beats Bach on scale and "
             f"groove consistency.</p>{evaluation}"
-            f'<p class="cmd">genart generate {html.escape(str(run_dir))} --out chorale.mid --bars 16 --wav '
+            f'<p class="cmd">genart generate {html.escape(str(run_dir))} --out chorale.mid --bars 16 --wav --roll chorale.png '
             f"--temperature 0.9 --top-k 20 --seed 4</p>")

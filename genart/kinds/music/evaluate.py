@@ -11,6 +11,7 @@ from genart.metrics.music import (
     BEATS_PER_BAR,
     GRID,
     STATS,
+    comparison_table,
     distance,
     note_array,
     statistics,
@@ -19,6 +20,7 @@ from genart.metrics.music import (
 
 DEFAULT_N = 20
 DEFAULT_BARS = 8
+TEMPERATURE = "0.8"  # generate's DEFAULT_TEMPERATURE (not imported: generate imports this module)
 SHOWN = 3  # pieces written as WAV and MIDI under eval/ and played in evaluation.html
 PAIR_BASE = 0xE000  # private-use code points for (interval, duration) pairs
 SEPARATOR = "\uf8ff"
@@ -63,6 +65,7 @@ def evaluate_music(ctx: Any) -> Any:
 
     from genart.io.audio import render_wav
     from genart.io.midi import write_midi
+    from genart.io.pianoroll import save_roll
     from genart.kinds.music.data import load_music
     from genart.metrics import Figure, KindReport, data_facts
     from genart.metrics.text import Hashes, longest_copy
@@ -75,7 +78,7 @@ def evaluate_music(ctx: Any) -> Any:
     data = load_music(run.config, run.resolved)
     ref = data.stats
     ctx.console.print(f"generating {n} pieces of {bars} bars ...")
-    pieces = model.generate(n=n, bars=bars, seed=ctx.seed, temperature=0.9)
+    pieces = model.generate(n=n, bars=bars, seed=ctx.seed, temperature=TEMPERATURE)  # as generate does
     gen = [p.stats for p in pieces]
     held = [statistics(s) for s in data.val_pieces]
     npb = ref.get("notes_per_bar", {}).get("mean", 8.0)
@@ -86,8 +89,14 @@ def evaluate_music(ctx: Any) -> Any:
         m = means[col].get(k)
         return round(distance(m["mean"], ref[k]), 4) if m and k in ref else None
 
+    def beside(k: str) -> str:  # the outputs' mean beside the data's mean +- sd, as generate's table shows them
+        m, r = means["model"].get(k), ref.get(k)
+        return f"outputs {m['mean']:.3f} | data {r['mean']:.3f} +- {r['sd']:.3f}" if m and r else ""
+
     figures = [Figure(f"{k}_distance", f"{k.replace('_', ' ')} (sd from data)", dist("model", k),
-                      dist("floor", k), dist("ceiling", k), "lower") for k in STATS]
+                      dist("floor", k), dist("ceiling", k), "lower", beside(k)) for k in STATS]
+    table = comparison_table(gen, ref)
+    ctx.console.print("statistics of the generated pieces beside the training data's:\n" + table, highlight=False)
     best = model.info.get("best") or {}
     if best.get("val_loss") is not None:
         figures.insert(0, Figure("val_loss", "held-out loss (nats per token)", float(best["val_loss"]), None,
@@ -105,15 +114,22 @@ def evaluate_music(ctx: Any) -> Any:
                           "a property: real held-out music shares runs too"))
     shown, pictures = [], []
     for k, p in enumerate(pieces[:SHOWN]):
-        prov = model.provenance(seed=p.seed, bars=bars, temperature="0.9", invalid_tokens=p.invalid_tokens)
+        prov = model.provenance(seed=p.seed, bars=bars, temperature=TEMPERATURE, invalid_tokens=p.invalid_tokens)
         write_midi(p.score, ctx.out / f"sample-{k:02d}.mid", prov)
         render_wav(p.score, ctx.out / f"sample-{k:02d}.wav", prov)
         pictures += [f"eval/sample-{k:02d}.wav", f"eval/sample-{k:02d}.mid"]
         shown.append(f'<figure><audio controls src="eval/sample-{k:02d}.wav"></audio><figcaption>seed {p.seed} '
                      f'(<a href="eval/sample-{k:02d}.mid">MIDI</a>)</figcaption></figure>')
+    if shown:
+        save_roll([p.score for p in pieces[:SHOWN]], ctx.out / "roll.png",
+                  model.provenance(seeds=[p.seed for p in pieces[:SHOWN]], bars=bars, temperature=TEMPERATURE),
+                  titles=[f"seed {p.seed} (sample-{k:02d})" for k, p in enumerate(pieces[:SHOWN])])
+        pictures.append("eval/roll.png")
+        shown.append('<figure><img src="eval/roll.png" style="max-width:100%"><figcaption>their piano rolls, one '
+                     "colour per track</figcaption></figure>")
     page = ("<h3>Generated pieces</h3>" + "".join(shown) + "<p>" + html_.escape(
         "Statistics are compared as distances to the training data's mean, in its standard deviations; "
-        "they are not scores where higher is better.") + "</p>")
+        "they are not scores where higher is better.") + "</p><pre>" + html_.escape(table) + "</pre>")
     details = {"statistics": {"training": ref, **means}, "longest_copy": {k: v for k, v in copies.items() if v},
                "bars": bars, "pieces": n}
     return KindReport(columns={"model": "generated", "floor": "held-out pieces", "ceiling": "random notes"},

@@ -221,6 +221,9 @@ def load_text(cfg: Any, resolved: dict[str, Any]) -> TextData:
                               f"fine-tune with --tokens {vocab.kind} (or leave --tokens out)")
     old_size = vocab.size if vocab is not None else 0
     data = tokenise(text, report, cfg.tokens, cfg.vocab, cfg.val_split, vocab, extend)
+    if not resolved.get("vocab"):  # a new run: the infilling markers follow the vocabulary when it trains for them
+        data.vocab = data.vocab.with_markers(cfg.fim > 0)
+        data.report["vocab_size"] = data.vocab.size
     if cfg.init_from and not resolved.get("vocab"):
         data.report["init_from"] = cfg.init_from
         data.report["new_symbols"] = data.vocab.size - old_size

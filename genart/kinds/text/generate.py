@@ -9,6 +9,7 @@ from genart.core.errors import ConfigError
 from genart.core.seeds import seed_text
 from genart.io.text import NOT_TEXT, format_samples, header, write_text_file
 from genart.metrics import copyguard
+from genart.models.infill import require
 
 DEFAULT_LENGTH = 500
 DEFAULT_TEMPERATURE = "0.8"
@@ -20,6 +21,8 @@ def generate_text(model: Any, o: Any, stdout: TextIO | None = None) -> str:
     stdout = stdout or sys.stdout
     if o.out is not None and o.out.suffix.lower() in NOT_TEXT:
         raise ConfigError(f"--out {o.out}: a text run writes text, not {o.out.suffix}", "name it e.g. poems.txt")
+    if o.infill is not None:
+        return infill_text(model, o, stdout)
     seeds = o.seed_list(1, "samples")
     length = DEFAULT_LENGTH if o.length is None else o.length
     temperature = o.temperature if o.temperature is not None else DEFAULT_TEMPERATURE
@@ -81,3 +84,57 @@ def guarded_texts(model: Any, o: Any, seeds: list[int], kwargs: dict[str, Any]) 
     judge, rule = copyguard.run_judge(corpus, copyguard.TEXT_RUN, "characters")
     result = copyguard.guard(seeds, make, lambda texts: judge([t[len(prime):] for t in texts]), rule, "samples")
     return result.items, result.seeds, result
+
+
+def split_prime(prime: str | None, marker: str) -> tuple[str, str]:
+    """--prime "The sea{}the shore" with --infill "{}" to ("The sea", "the shore"); the marker must occur once."""
+    if not marker:
+        raise ConfigError("--infill needs a marker for the gap", 'write --infill alone for "{}", or e.g. --infill "<gap>"')
+    count = (prime or "").count(marker)
+    if count != 1:
+        where = "--prime is missing" if prime is None else f"it occurs {count} times in --prime"
+        raise ConfigError(f"--infill: the gap marker {marker!r} must occur exactly once in --prime ({where})",
+                          f'write e.g. --prime "The sea{marker}the shore" --infill' + ("" if marker == "{}" else f" {marker!r}"))
+    before, after = str(prime).split(marker)
+    return before, after
+
+
+def infill_text(model: Any, o: Any, stdout: TextIO) -> str:
+    """`genart generate --prime "before{}after" --infill`: the gap filled, each text whole (before, middle, after)."""
+    before, after = split_prime(o.prime, o.infill)
+    if o.stream:
+        raise ConfigError("--stream does not go with --infill", "leave out --stream: an infilled text is written whole")
+    seeds = o.seed_list(1, "samples")
+    temperature = o.temperature if o.temperature is not None else DEFAULT_TEMPERATURE
+    kwargs = {"length": o.length, "temperature": temperature, "top_k": o.top_k, "top_p": o.top_p}
+
+    def make(s: list[int]) -> list[str]:
+        return model.sampler.infill(before, after, seeds=s, **kwargs)
+
+    require(model.sampler.vocab.markers)  # a run trained with --fim 0 cannot: say so before anything else
+    on, asked = copyguard.wanted(o.no_copies, GUARD_DEFAULT)
+    cfg = model.run.config
+    from genart.kinds.text.data import read_corpus
+
+    corpus, why = copyguard.training_data(model, asked, lambda: read_corpus(cfg.data, cfg.encoding)[0]) if on else (None, "")
+    if corpus is None:
+        texts, guarded = make(seeds), copyguard.off([], seeds, why)
+    else:
+        judge, rule = copyguard.run_judge(corpus, copyguard.TEXT_RUN, "characters")
+        head, tail = len(before), len(after)
+        guarded = copyguard.guard(seeds, make, lambda texts: judge([t[head:len(t) - tail] for t in texts]), rule,
+                                  "samples")
+        texts, seeds = guarded.items, guarded.seeds
+    tokens = "characters" if model.sampler.tokens == "char" else "tokens"
+    most = f", at most {o.length} {tokens} each" if o.length else ""
+    summary = f"{len(texts)} text(s) with the gap at {o.infill!r} filled{most}, seeds {seed_text(seeds)}"
+    note = f"\n{guarded.summary()}" if guarded.summary() else ""
+    if o.out is None:
+        stdout.write(format_samples(texts, seeds))
+        stdout.flush()
+        return summary + note
+    prov = model.provenance(seeds=seed_text(seeds), prime=o.prime or "", infill=o.infill, length=o.length,
+                            temperature=str(temperature), top_k=o.top_k, top_p=o.top_p, tokens=model.sampler.tokens,
+                            **guarded.provenance())
+    sidecar = write_text_file(o.out, texts, seeds, prov)
+    return f"wrote {o.out} ({summary}) and {sidecar.name}{note}"

@@ -12,6 +12,7 @@ from genart.core.errors import ConfigError, RunError
 from genart.core.files import write_text
 from genart.kinds.text.config import source_run
 from genart.kinds.text.vocab import missing_message, normalise, vocab_from_json
+from genart.models import infill as fim
 from genart.models.recurrent import RecurrentLM, build_model
 from genart.models.sequence_sampling import check_sampling, parse_temperature, sample_tokens
 from genart.models.sequence_training import SequenceTrainable
@@ -46,7 +47,8 @@ class TextTrainable(SequenceTrainable):
     def preview(self, path_stem: Path) -> list[Path]:
         prime_ids = default_prime(self.vocab)
         length = max(1, int(PREVIEW_CHARS / max(1.0, self.chars_per_token)))
-        ids = sample_tokens(self.model, prime_ids, 1, length, [0], [0.8])
+        markers = self.vocab.markers
+        ids = sample_tokens(self.model, prime_ids, 1, length, [0], [0.8], banned=markers.ids if markers else ())
         text = self.vocab.decode(ids[0].tolist())
         path = Path(path_stem).with_suffix(".txt")
         write_text(path, text)
@@ -66,7 +68,7 @@ def init_weights_from(model: RecurrentLM, run_path: str, vocab: Any) -> None:
     state, _, _ = run.load_checkpoint(which)
     weights = state["model"]["model"]
     old = vocab_from_json(run.resolved["vocab"])
-    n_old = old.size
+    n_old = old.size - (fim.MARKERS if old.markers else 0)  # the old run's own ids (its markers follow them)
     if old.kind != vocab.kind or (vocab.kind == "char" and vocab.symbols[:n_old] != old.symbols):
         raise RunError(f"--init-from {run_path}: its vocabulary does not match this run's", "fine-tune with the same --tokens")
     own = model.state_dict()
@@ -78,9 +80,11 @@ def init_weights_from(model: RecurrentLM, run_path: str, vocab: Any) -> None:
             if t.shape[1:] != own[name].shape[1:]:
                 raise RunError(f"--init-from {run_path}: {name} is {tuple(t.shape)}, not {tuple(own[name].shape)}",
                                "leave out --embed/--hidden to use that run's sizes")
-            own[name][:n_old] = t
+            own[name][:n_old] = t[:n_old]
             if name == "head.bias" and own[name].shape[0] > n_old:
-                own[name][n_old:] = t.min()  # new symbols start as rare as the rarest known one
+                own[name][n_old:] = t[:n_old].min()  # new symbols start as rare as the rarest known one
+            if old.markers and vocab.markers:  # both train for infilling: the markers keep what they learnt
+                own[name][list(vocab.markers.ids)] = t[list(old.markers.ids)]
         elif own[name].shape != t.shape:
             raise RunError(f"--init-from {run_path}: {name} is {tuple(t.shape)}, not {tuple(own[name].shape)}",
                            "leave out --cell/--layers/--hidden/--embed to use that run's network")
@@ -132,8 +136,43 @@ class TextSampler:
                 if piece and on_text is not None:
                     on_text(k, piece)
 
-        out = sample_tokens(self.model, ids, n, length, seeds, temps, top_k, top_p, on_token=emit if on_text else None)
+        markers = self.vocab.markers
+        out = sample_tokens(self.model, ids, n, length, seeds, temps, top_k, top_p, on_token=emit if on_text else None,
+                            banned=markers.ids if markers else ())
         return [text + self.vocab.decode(row.tolist()) for row in out]
+
+    def infill_ids(self, before: str, after: str) -> tuple[list[int], list[int], list[int]]:
+        """What the network reads for a gap between `before` and `after`, as in training: the text before the last
+        half window of `before` as plain context, then that half window (the prefix), then the suffix (the first
+        infill.max_suffix tokens of `after`). Returns (context, prefix, suffix) ids."""
+        half = max(1, fim.WINDOW_BPTT * self.cfg.bptt // 2)
+        texts: list[str] = []
+        for what, part in (("text before the gap", before), ("text after the gap", after)):
+            part = normalise(part)
+            lacking = self.vocab.missing(part)
+            if lacking:
+                raise ConfigError(f"the {what} has {len(lacking)} character(s) this model's vocabulary lacks: "
+                                  f"{missing_message(lacking)}", "leave them out; the run's characters are in its config.json")
+            texts.append(part)
+        head = self.vocab.encode(texts[0])
+        tail = self.vocab.encode(texts[1])
+        context = head[:-half] if len(head) > half else []
+        return (context or default_prime(self.vocab)), head[-half:], tail[:fim.max_suffix(self.cfg.bptt)]
+
+    def infill(self, before: str, after: str, n: int = 1, length: int | None = None,
+               temperature: float | str | Sequence[float] | None = 0.8, top_k: int | None = None,
+               top_p: float | None = None, seed: int = 0, seeds: Sequence[int] | None = None) -> list[str]:
+        """`n` texts `before` + a generated middle + `after`: the middle is sampled after PRE before SUF after MID
+        until the model writes EOM, or `length` tokens (default: a training window, 4 x --bptt). Text k uses seed
+        `seed + k` (or seeds[k]). A run trained with --fim 0 cannot fill gaps (a ConfigError says so)."""
+        markers = fim.require(self.vocab.markers)
+        seeds = list(seeds) if seeds is not None else list(range(seed, seed + n))
+        length = fim.WINDOW_BPTT * self.cfg.bptt if length is None else length
+        temps = parse_temperature(temperature)
+        context, prefix, suffix = self.infill_ids(before, after)
+        rows = fim.infill(self.model, prefix, suffix, markers, seeds, length, temps, top_k, top_p, start=context)
+        before, after = normalise(before), normalise(after)
+        return [before + self.vocab.decode(row) + after for row in rows]
 
 
 class StreamDecoder:
@@ -146,7 +185,7 @@ class StreamDecoder:
 
     def push(self, token: int) -> str:
         if self.vocab.kind == "char":
-            return str(self.vocab.symbols[token])
+            return str(self.vocab.symbols[token]) if token < len(self.vocab.symbols) else ""
         self.ids.append(token)
         text = self.vocab.decode(self.ids)
         if text.endswith("\ufffd"):

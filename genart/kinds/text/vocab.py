@@ -9,6 +9,7 @@ from typing import Any, Protocol
 import torch
 
 from genart.core.errors import DataError
+from genart.models.infill import MARKERS, Markers
 
 
 class Vocab(Protocol):
@@ -30,10 +31,12 @@ class Vocab(Protocol):
 
 @dataclass
 class CharVocab:
-    """One id per distinct character (code point), in a fixed order."""
+    """One id per distinct character (code point), in a fixed order; with `fim`, the four infilling markers
+    (genart.models.infill) follow them."""
 
     symbols: list[str]
     kind: str = "char"
+    fim: bool = False
     index: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -45,7 +48,14 @@ class CharVocab:
 
     @property
     def size(self) -> int:
-        return len(self.symbols)
+        return len(self.symbols) + (MARKERS if self.fim else 0)
+
+    @property
+    def markers(self) -> Markers | None:
+        return Markers(len(self.symbols)) if self.fim else None
+
+    def with_markers(self, on: bool = True) -> CharVocab:
+        return CharVocab(self.symbols, fim=on)
 
     def encode(self, text: str) -> list[int]:
         index = self.index
@@ -57,7 +67,8 @@ class CharVocab:
             return torch.zeros(0, dtype=torch.int32)
         cps = torch.frombuffer(bytearray(text.encode("utf-32-le")), dtype=torch.int32)
         table = torch.full((max(map(ord, self.symbols)) + 1,), -1, dtype=torch.int32)
-        table[torch.tensor([ord(s) for s in self.symbols], dtype=torch.long)] = torch.arange(self.size, dtype=torch.int32)
+        table[torch.tensor([ord(s) for s in self.symbols], dtype=torch.long)] = torch.arange(len(self.symbols),
+                                                                                             dtype=torch.int32)
         if int(cps.max()) >= table.numel():
             raise KeyError("a character outside the vocabulary")
         ids = table[cps.long()]
@@ -66,8 +77,10 @@ class CharVocab:
         return ids.to(torch.int32)
 
     def decode(self, ids: list[int]) -> str:
+        """The text of `ids`; markers (and any id past the vocabulary) are dropped."""
         s = self.symbols
-        return "".join(s[i] for i in ids)
+        n = len(s)
+        return "".join(s[i] for i in ids if 0 <= i < n)
 
     def missing(self, text: str) -> list[str]:
         return sorted(set(text) - set(self.index))
@@ -75,10 +88,10 @@ class CharVocab:
     def extended(self, text: str) -> CharVocab:
         """This vocabulary plus the characters of `text` it lacks, appended (old ids keep their meaning)."""
         new = sorted(set(text) - set(self.index))
-        return CharVocab(self.symbols + new)
+        return CharVocab(self.symbols + new, fim=self.fim)
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": "char", "symbols": self.symbols}
+        return {"type": "char", "symbols": self.symbols, **({"fim": True} if self.fim else {})}
 
 
 class BPEVocab:
@@ -86,8 +99,9 @@ class BPEVocab:
 
     kind = "bpe"
 
-    def __init__(self, tokenizer: Any) -> None:
+    def __init__(self, tokenizer: Any, fim: bool = False) -> None:
         self.tok = tokenizer
+        self.fim = fim
 
     @classmethod
     def train(cls, text: str, vocab_size: int) -> BPEVocab:
@@ -105,11 +119,18 @@ class BPEVocab:
     def from_json(cls, obj: dict[str, Any]) -> BPEVocab:
         from tokenizers import Tokenizer
 
-        return cls(Tokenizer.from_str(json.dumps(obj["tokenizer"])))
+        return cls(Tokenizer.from_str(json.dumps(obj["tokenizer"])), fim=bool(obj.get("fim", False)))
 
     @property
     def size(self) -> int:
-        return int(self.tok.get_vocab_size())
+        return int(self.tok.get_vocab_size()) + (MARKERS if self.fim else 0)
+
+    @property
+    def markers(self) -> Markers | None:
+        return Markers(int(self.tok.get_vocab_size())) if self.fim else None
+
+    def with_markers(self, on: bool = True) -> BPEVocab:
+        return BPEVocab(self.tok, fim=on)
 
     def encode(self, text: str) -> list[int]:
         return list(self.tok.encode(text).ids) if text else []
@@ -121,13 +142,16 @@ class BPEVocab:
         return torch.tensor(ids, dtype=torch.int32)
 
     def decode(self, ids: list[int]) -> str:
-        return str(self.tok.decode(list(ids), skip_special_tokens=False)) if ids else ""
+        """The text of `ids`; markers (and any id past the vocabulary) are dropped."""
+        n = int(self.tok.get_vocab_size())
+        ids = [i for i in ids if 0 <= i < n]
+        return str(self.tok.decode(ids, skip_special_tokens=False)) if ids else ""
 
     def missing(self, text: str) -> list[str]:
         return []  # byte-level: every character has bytes
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": "bpe", "tokenizer": json.loads(self.tok.to_str())}
+        return {"type": "bpe", "tokenizer": json.loads(self.tok.to_str()), **({"fim": True} if self.fim else {})}
 
 
 def _chunks(text: str, size: int = 1 << 16) -> list[str]:
@@ -145,7 +169,7 @@ def _chunks(text: str, size: int = 1 << 16) -> list[str]:
 
 def vocab_from_json(obj: dict[str, Any]) -> CharVocab | BPEVocab:
     if obj.get("type") == "char":
-        return CharVocab(list(obj["symbols"]))
+        return CharVocab(list(obj["symbols"]), fim=bool(obj.get("fim", False)))
     if obj.get("type") == "bpe":
         return BPEVocab.from_json(obj)
     raise DataError(f"unknown vocabulary type {obj.get('type')!r} in the run", "retrain with --fresh")

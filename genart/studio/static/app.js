@@ -78,11 +78,13 @@ async function openRun(name) {
     $("text-title").textContent = name;
     $("text-facts").textContent = facts;
     $("texts").replaceChildren();
+    if (typeof textEvolve !== "undefined") textEvolve.reset();  // text-evolve.js: evolution by likes
     $("text-page").hidden = false;
-  } else if (can(info, CAP.SEQUENCE, CAP.AUDIO)) {
+  } else if (can(info, CAP.AUDIO)) {
     $("music-title").textContent = name;
     $("music-facts").textContent = facts;
     $("music-page").hidden = false;
+    if (typeof musicPanel !== "undefined") musicPanel.open(info);  // music.js: piano roll, infills, sliders
   } else {
     $("welcome").hidden = false;
     $("welcome").innerHTML = "";
@@ -323,7 +325,7 @@ async function writeText() {
       const pre = document.createElement("pre");
       pre.textContent = t;
       const use = Object.assign(document.createElement("button"), { type: "button", textContent: "continue from this" });
-      use.addEventListener("click", () => { $("prime").value = t.slice(-1000); $("text-seed").value = String(parseInt($("text-seed").value, 10) + 1); });
+      use.addEventListener("click", () => { $("prime").value = pre.textContent.slice(-1000); $("text-seed").value = String(parseInt($("text-seed").value, 10) + 1); });
       const blob = new Blob([t + "\n\n-- AI-generated with genart: " + JSON.stringify(res.provenance) + "\n"], { type: "text/plain" });
       const dl = Object.assign(document.createElement("a"), { textContent: "download text", href: URL.createObjectURL(blob) });
       dl.setAttribute("download", `${state.run}-${i}.txt`);
@@ -335,6 +337,7 @@ async function writeText() {
 }
 
 function compose() {
+  if (typeof musicPanel !== "undefined") return musicPanel.compose();  // music.js: the roll too
   showError("");
   const p = new URLSearchParams({ seed: $("music-seed").value, bars: $("bars").value,
                                   temperature: $("music-temperature").value, notes: $("notes").value });

@@ -1,0 +1,69 @@
+"""Text evolution sessions (kinds with SEQUENCE and TEXT): start, breed from likes and dislikes, read. Thin over
+genart.evolve_text; sessions are written in RUN/studio/sessions/ as image sessions are, under their own URLs
+(/text-sessions/) so that an image session is never read as text, or the reverse."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body
+
+from genart.studio.errors import StudioError
+from genart.studio.limits import EvolveBody, TextStartBody
+from genart.studio.runs import MAKES_SEQUENCES, MAKES_TEXT, RunsDep
+
+router = APIRouter()
+NEEDS = (MAKES_SEQUENCES, MAKES_TEXT)
+
+
+def text_session_json(model: Any, s: Any) -> dict[str, Any]:
+    from genart.evolve_text import numbering
+
+    members = [{"index": i, "id": m.id, "origin": m.origin, "seed": m.seed, "text": m.text, "lineage": s.lineage(i)}
+               for i, m in enumerate(s.population)]
+    prov = model.provenance(session=s.name, generation=s.generation, prime=s.prime, temperature=s.temperature,
+                            length=s.length, tokens=model.sampler.tokens)
+    return {"name": s.name, "generation": s.generation, "temperature": s.temperature, "length": s.length,
+            "prime": s.prime, "numbering": numbering(s), "members": members, "history": s.history, "provenance": prov}
+
+
+@router.get("/api/runs/{name}/text-sessions/{session}")
+def get_text_session(name: str, session: str, runs: RunsDep) -> dict[str, Any]:
+    from genart.evolve import check_session_name
+    from genart.evolve_text import TextSession
+
+    check_session_name(session)
+    model, _ = runs.model(name, *NEEDS)
+    if not TextSession.exists(model.run.path, session):
+        raise StudioError(404, f"no session {session!r}", "start it with POST .../start")
+    return text_session_json(model, TextSession.load(model.run.path, session))
+
+
+@router.post("/api/runs/{name}/text-sessions/{session}/start")
+def start_text(name: str, session: str, runs: RunsDep,
+               body: TextStartBody = Body(default_factory=TextStartBody)) -> dict[str, Any]:
+    from genart.evolve import check_session_name
+    from genart.evolve_text import start_text_session
+
+    check_session_name(session)
+    model, lock = runs.model(name, *NEEDS)
+    with lock:
+        s = start_text_session(model, session, body.n, body.seed, body.length, body.temperature, body.prime or None)
+        s.save(model.run.path)
+    return text_session_json(model, s)
+
+
+@router.post("/api/runs/{name}/text-sessions/{session}/evolve")
+def evolve_text_session(name: str, session: str, body: EvolveBody, runs: RunsDep) -> dict[str, Any]:
+    from genart.evolve import check_session_name
+    from genart.evolve_text import TextSession, evolve_texts
+
+    check_session_name(session)
+    model, lock = runs.model(name, *NEEDS)
+    with lock:
+        if not TextSession.exists(model.run.path, session):
+            raise StudioError(404, f"no session {session!r}", "start it first")
+        s = TextSession.load(model.run.path, session)
+        evolve_texts(model, s, body.like, body.dislike)
+        s.save(model.run.path)
+    return text_session_json(model, s)
