@@ -34,6 +34,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_diffusion.py
 	$(BIN)/python benchmarks/bench_music.py
 	$(BIN)/python benchmarks/bench_musicvae.py
+	$(BIN)/python benchmarks/bench_abc.py --out benchmarks/RESULTS-abc.md
+	$(BIN)/python benchmarks/fim_check.py
 	$(BIN)/python benchmarks/bench_text.py --shakespeare-minutes 10 --quiet
 	$(BIN)/python benchmarks/bench_signing.py
 

@@ -25,7 +25,7 @@ import math
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -47,6 +47,58 @@ def session_path(run_path: Path, name: str) -> Path:
     return Path(run_path) / "studio" / "sessions" / f"{check_session_name(name)}.json"
 
 
+class SessionFile:
+    """What every session class shares: its JSON file in RUN/studio/sessions/NAME.json (save, load, exists) and
+    the lineage of its members. A subclass (a dataclass with `name`, `population`, `parents` and `next_id`) says
+    its member class (MEMBER), the hint for a session that does not exist (START_HINT) and, in check_holds, what
+    it refuses to read as its own."""
+
+    MEMBER: ClassVar[type]
+    START_HINT: ClassVar[str]
+
+    # --- persistence
+
+    def save(self, run_path: Path) -> Path:
+        from genart.core.files import write_json
+
+        path = session_path(run_path, self.name)
+        write_json(path, asdict(self))
+        return path
+
+    @classmethod
+    def check_holds(cls, raw: Any, name: str, run_path: Path) -> None:
+        """Raise a GenartError when the file's contents `raw` are another kind of session."""
+
+    @classmethod
+    def load(cls, run_path: Path, name: str) -> Any:
+        from genart.core.files import read_json
+
+        path = session_path(run_path, name)
+        if not path.exists():
+            raise GenartError(f"no session {name!r} in {Path(run_path).name}", cls.START_HINT)
+        raw = read_json(path)
+        cls.check_holds(raw, name, run_path)
+        try:
+            pop = [cls.MEMBER(**m) for m in raw.pop("population")]
+            return cls(**raw, population=pop)
+        except (TypeError, KeyError) as e:
+            raise GenartError(f"session file {path} is damaged ({e})", "delete it to start the session again") from None
+
+    @classmethod
+    def exists(cls, run_path: Path, name: str) -> bool:
+        return session_path(run_path, name).exists()
+
+    def lineage(self, index: int) -> list[int]:
+        """Ids of the ancestors of population[index], first parent at each generation, newest first."""
+        out, cur = [], self.population[index].id
+        while True:
+            out.append(cur)
+            ps = self.parents.get(str(cur), [])
+            if not ps:
+                return out
+            cur = ps[0]
+
+
 @dataclass
 class Member:
     z: list[float]
@@ -59,7 +111,7 @@ class Member:
 
 
 @dataclass
-class Session:
+class Session(SessionFile):
     name: str
     run: str
     generation: int = 0
@@ -71,35 +123,14 @@ class Session:
     history: list[dict[str, Any]] = field(default_factory=list)  # per generation: liked, disliked, step, ids
     parents: dict[str, list[int]] = field(default_factory=dict)  # id -> parent ids (lineage)
 
-    # --- persistence
-
-    def save(self, run_path: Path) -> Path:
-        from genart.core.files import write_json
-
-        path = session_path(run_path, self.name)
-        write_json(path, asdict(self))
-        return path
+    MEMBER: ClassVar[type] = Member
+    START_HINT: ClassVar[str] = "start it with genart evolve RUN --session NAME"
 
     @classmethod
-    def load(cls, run_path: Path, name: str) -> Session:
-        from genart.core.files import read_json
-
-        path = session_path(run_path, name)
-        if not path.exists():
-            raise GenartError(f"no session {name!r} in {Path(run_path).name}", "start it with genart evolve RUN --session NAME")
-        raw = read_json(path)
+    def check_holds(cls, raw: Any, name: str, run_path: Path) -> None:
         if raw.get("evolves", "images") != "images":
             raise GenartError(f"session {name!r} of {Path(run_path).name} is a session of {raw['evolves']}, not latents",
                               "give this session another name with --session")
-        try:
-            pop = [Member(**m) for m in raw.pop("population")]
-            return cls(**raw, population=pop)
-        except (TypeError, KeyError) as e:
-            raise GenartError(f"session file {path} is damaged ({e})", "delete it to start the session again") from None
-
-    @classmethod
-    def exists(cls, run_path: Path, name: str) -> bool:
-        return session_path(run_path, name).exists()
 
     # --- the population
 
@@ -112,16 +143,6 @@ class Session:
         self.parents[str(m.id)] = parents
         self.next_id += 1
         return m
-
-    def lineage(self, index: int) -> list[int]:
-        """Ids of the ancestors of population[index], first parent at each generation, newest first."""
-        out, cur = [], self.population[index].id
-        while True:
-            out.append(cur)
-            ps = self.parents.get(str(cur), [])
-            if not ps:
-                return out
-            cur = ps[0]
 
 
 def start_session(model: Any, name: str, n: int = 12, seed: int = 0, truncation: float | None = None,
@@ -136,11 +157,12 @@ def start_session(model: Any, name: str, n: int = 12, seed: int = 0, truncation:
     return s
 
 
-def _check_indices(indices: list[int], n: int, what: str) -> list[int]:
+def check_indices(indices: list[int], n: int, what: str, members: str = "images") -> list[int]:
+    """The --like/--dislike indices (`what`) checked against a generation of n `members`, without repeats."""
     out = []
     for i in indices:
         if not 0 <= i < n:
-            raise ConfigError(f"--{what} {i} is not in this generation", f"images are numbered 0 to {n - 1}")
+            raise ConfigError(f"--{what} {i} is not in this generation", f"{members} are numbered 0 to {n - 1}")
         if i not in out:
             out.append(i)
     return out
@@ -162,8 +184,8 @@ def evolve(session: Session, liked: list[int], disliked: list[int] | None = None
     n = n or size
     if not 2 <= n <= MAX_POPULATION:
         raise ConfigError(f"--n {n} is out of range", f"a population has 2 to {MAX_POPULATION} images")
-    liked = _check_indices(liked, size, "like")
-    disliked = _check_indices(disliked, size, "dislike")
+    liked = check_indices(liked, size, "like")
+    disliked = check_indices(disliked, size, "dislike")
     if set(liked) & set(disliked):
         raise ConfigError(f"images {sorted(set(liked) & set(disliked))} are both liked and disliked", "mark each image once")
     g = torch.Generator().manual_seed(hash((session.seed, session.generation, tuple(liked), tuple(disliked))) % 2**62)

@@ -33,13 +33,13 @@ Sessions are JSON in RUN/studio/sessions/NAME.json (the image sessions' folder a
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from random import Random
-from typing import Any
+from typing import Any, ClassVar
 
 from genart.core.errors import ConfigError, GenartError
-from genart.evolve import check_session_name, session_path
+from genart.evolve import SessionFile, check_indices, check_session_name
 
 EVOLVES = "texts"  # what a text session file says it holds
 MAX_TEXTS = 64
@@ -60,7 +60,7 @@ class TextMember:
 
 
 @dataclass
-class TextSession:
+class TextSession(SessionFile):
     name: str
     run: str
     prime: str = ""
@@ -75,37 +75,15 @@ class TextSession:
     parents: dict[str, list[int]] = field(default_factory=dict)  # id -> parent ids (lineage)
     evolves: str = EVOLVES
 
-    # --- persistence
-
-    def save(self, run_path: Path) -> Path:
-        from genart.core.files import write_json
-
-        path = session_path(run_path, self.name)
-        write_json(path, asdict(self))
-        return path
+    MEMBER: ClassVar[type] = TextMember
+    START_HINT: ClassVar[str] = "start it with genart evolve RUN --session NAME --out next.txt"
 
     @classmethod
-    def load(cls, run_path: Path, name: str) -> TextSession:
-        from genart.core.files import read_json
-
-        path = session_path(run_path, name)
-        if not path.exists():
-            raise GenartError(f"no session {name!r} in {Path(run_path).name}",
-                              "start it with genart evolve RUN --session NAME --out next.txt")
-        raw = read_json(path)
+    def check_holds(cls, raw: Any, name: str, run_path: Path) -> None:
         if not isinstance(raw, dict) or raw.get("evolves") != EVOLVES:
             what = "an image session (latents)" if isinstance(raw, dict) and "step" in raw else "not a text session"
             raise GenartError(f"session {name!r} of {Path(run_path).name} is {what}, not texts",
                               "give this text session another name with --session")
-        try:
-            pop = [TextMember(**m) for m in raw.pop("population")]
-            return cls(**raw, population=pop)
-        except (TypeError, KeyError) as e:
-            raise GenartError(f"session file {path} is damaged ({e})", "delete it to start the session again") from None
-
-    @classmethod
-    def exists(cls, run_path: Path, name: str) -> bool:
-        return session_path(run_path, name).exists()
 
     # --- the population
 
@@ -118,16 +96,6 @@ class TextSession:
     def generated_from(self, m: TextMember) -> int:
         """Where m's generated part begins: every member starts with the prime, less what was dropped."""
         return max(0, len(self.prime) - m.dropped)
-
-    def lineage(self, index: int) -> list[int]:
-        """Ids of the ancestors of population[index], first parent at each generation, newest first."""
-        out, cur = [], self.population[index].id
-        while True:
-            out.append(cur)
-            ps = self.parents.get(str(cur), [])
-            if not ps:
-                return out
-            cur = ps[0]
 
 
 def derived_seed(*parts: Any) -> int:
@@ -184,16 +152,6 @@ def start_text_session(model: Any, name: str, n: int = 8, seed: int = 0, length:
     return s
 
 
-def _check_indices(indices: list[int], n: int, what: str) -> list[int]:
-    out = []
-    for i in indices:
-        if not 0 <= i < n:
-            raise ConfigError(f"--{what} {i} is not in this generation", f"texts are numbered 0 to {n - 1}")
-        if i not in out:
-            out.append(i)
-    return out
-
-
 def adapt_temperature(session: TextSession, liked: list[int]) -> float:
     """The next round's temperature (see the module's docstring)."""
     if liked:
@@ -223,8 +181,8 @@ def evolve_texts(model: Any, session: TextSession, liked: list[int], disliked: l
     disliked = disliked or []
     pop = session.population
     size = len(pop)
-    liked = _check_indices(liked, size, "like")
-    disliked = _check_indices(disliked, size, "dislike")
+    liked = check_indices(liked, size, "like", "texts")
+    disliked = check_indices(disliked, size, "dislike", "texts")
     if set(liked) & set(disliked):
         raise ConfigError(f"texts {sorted(set(liked) & set(disliked))} are both liked and disliked", "mark each text once")
     if length is not None:

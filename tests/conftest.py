@@ -78,6 +78,34 @@ def quiet_console() -> Console:
     return Console(file=io.StringIO(), width=200)
 
 
+def main_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, *args: str | Path) -> tuple[int, str, str]:
+    """genart's real main() in this process (parsing, errors as one line and exit 2): (exit code, stdout, stderr)."""
+    from genart.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["genart", *map(str, args)])
+    code = 0
+    try:
+        main()
+    except SystemExit as e:
+        code = int(e.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def music_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Converted chorales go to a cache of the module's own (and subprocesses inherit it); a module asks for it with
+    `pytestmark = pytest.mark.usefixtures("music_cache")`."""
+    path = tmp_path_factory.mktemp("genart-cache")
+    old = os.environ.get("GENART_CACHE")
+    os.environ["GENART_CACHE"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("GENART_CACHE", None)
+    else:
+        os.environ["GENART_CACHE"] = old
+
+
 def train_tiny(out: Path, **options) -> Path:
     """Train a tiny GAN in this process (no subprocess start-up cost) and return its run directory."""
     from genart.kinds.gan.config import GANConfig

@@ -6,8 +6,9 @@ of standard deviation noise_multiplier x clip, and divides by the expected batch
 sampling (each training example joins with probability q = batch / N, so batch sizes vary), which is what the
 accountant assumes: Opacus' RDP accountant for the sampled Gaussian mechanism (Mironov et al. 2019).
 
-The noise multiplier is planned from epsilon, delta, q and --steps (Opacus' get_noise_multiplier; 20 epochs when only
---minutes is given), or given (--dp-noise); with it fixed, the number of steps the budget allows is known in advance,
+The noise multiplier is planned from epsilon, delta, q and --steps (Opacus' get_noise_multiplier; without --steps,
+for the kind's `dp_plan_epochs` passes over the data, 20 unless it says otherwise), or given (--dp-noise); with it
+fixed, the number of steps the budget allows is known in advance,
 and training stops there (`spent`). The accountant's history, the noise multiplier and the sampling rate are kept in
 the kind's state (plain values: checkpoints are safetensors + JSON), so a resumed run continues the account.
 """
@@ -97,7 +98,7 @@ class PrivateTraining:
         if cfg.dp_noise is not None:
             self.noise = float(cfg.dp_noise)
         else:
-            planned = int(cfg.steps) if cfg.steps else math.ceil(PLAN_EPOCHS / self.rate)
+            planned = int(cfg.steps) if cfg.steps else math.ceil(getattr(cfg, "dp_plan_epochs", PLAN_EPOCHS) / self.rate)
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from genart.core.config import option, positive
 from genart.core.errors import ConfigError
@@ -35,9 +35,27 @@ class PrivateConfig:
                                           "training images, at most 1e-5).")
     dp_clip: float = option(1.0, "DP: clip each example's gradient to this L2 norm.")
     dp_noise: float | None = option(None, "DP: noise multiplier (default: planned from epsilon, delta, the sample "
-                                          "rate and --steps, or 20 epochs without --steps).")
+                                          "rate and --steps, or the kind's planned passes over the data without --steps).")
+
+    #: options whose default differs under DP, as name -> (default, default with --dp-epsilon): a kind declares such
+    #: an option unset (0) and this fills it in; DP-SGD wants larger batches and steps (the noise is divided by the
+    #: batch) and fewer parameters to add noise to
+    dp_defaults: ClassVar[dict[str, tuple[Any, Any]]] = {}
+    #: without --steps, the noise is planned for this many passes over the data (genart.core.dpsgd)
+    dp_plan_epochs: ClassVar[int] = 20
+
+    def __post_init__(self) -> None:
+        self.fill_dp_defaults()
+
+    def fill_dp_defaults(self) -> None:
+        """Fill in the options left unset whose default depends on --dp-epsilon (`dp_defaults`)."""
+        private = self.dp_epsilon is not None
+        for name, (plain, under_dp) in self.dp_defaults.items():
+            if not getattr(self, name):
+                setattr(self, name, under_dp if private else plain)
 
     def validate(self) -> None:
+        self.fill_dp_defaults()
         super().validate()  # type: ignore[misc]  # the image config this mixin precedes
         private = self.dp_epsilon is not None
         for name in ("dp_delta", "dp_noise"):

@@ -15,6 +15,7 @@ from genart.studio.errors import StudioError
 from genart.studio.limits import EvolveBody, MusicStartBody
 from genart.studio.responses import wav_response
 from genart.studio.runs import Need, RunsDep
+from genart.studio.session_store import load_session, open_session_run, saved_session
 
 router = APIRouter()
 NEEDS = (Need((AUDIO, LATENT), "; this needs a music run with a latent space (e.g. a music VAE)"),)
@@ -32,9 +33,7 @@ def music_session_json(s: Any) -> dict[str, Any]:
 def _load(model: Any, session: str) -> Any:
     from genart.evolve import Session
 
-    if not Session.exists(model.run.path, session):
-        raise StudioError(404, f"no session {session!r}", "start it with POST .../start")
-    s = Session.load(model.run.path, session)
+    s = load_session(Session, model, session)
     if s.population and len(s.population[0].z) != model.sampler.z_dim:
         raise StudioError(400, f"session {session!r} has latents of size {len(s.population[0].z)}, this run "
                           f"{model.sampler.z_dim}", "start a new session for this run")
@@ -43,44 +42,30 @@ def _load(model: Any, session: str) -> Any:
 
 @router.get("/api/runs/{name}/music-sessions/{session}")
 def get_music_session(name: str, session: str, runs: RunsDep) -> dict[str, Any]:
-    from genart.evolve import check_session_name
-
-    check_session_name(session)
-    model, _ = runs.model(name, *NEEDS)
+    model, _ = open_session_run(runs, name, session, NEEDS)
     return music_session_json(_load(model, session))
 
 
 @router.post("/api/runs/{name}/music-sessions/{session}/start")
 def start_music(name: str, session: str, runs: RunsDep,
                 body: MusicStartBody = Body(default_factory=MusicStartBody)) -> dict[str, Any]:
-    from genart.evolve import check_session_name, start_session
+    from genart.evolve import start_session
 
-    check_session_name(session)
-    model, lock = runs.model(name, *NEEDS)
-    with lock:
-        s = start_session(model, session, body.n, body.seed)
-        s.save(model.run.path)
-    return music_session_json(s)
+    model, lock = open_session_run(runs, name, session, NEEDS)
+    return music_session_json(saved_session(model, lock, lambda: start_session(model, session, body.n, body.seed)))
 
 
 @router.post("/api/runs/{name}/music-sessions/{session}/evolve")
 def evolve_music(name: str, session: str, body: EvolveBody, runs: RunsDep) -> dict[str, Any]:
-    from genart.evolve import check_session_name, evolve
+    from genart.evolve import evolve
 
-    check_session_name(session)
-    model, lock = runs.model(name, *NEEDS)
-    with lock:
-        s = _load(model, session)
-        evolve(s, body.like, body.dislike)
-        s.save(model.run.path)
+    model, lock = open_session_run(runs, name, session, NEEDS)
+    s = saved_session(model, lock, lambda: _load(model, session), lambda s: evolve(s, body.like, body.dislike))
     return music_session_json(s)
 
 
 def _member(runs: Any, name: str, session: str, index: int) -> tuple[Any, dict[str, Any], str]:
-    from genart.evolve import check_session_name
-
-    check_session_name(session)
-    model, lock = runs.model(name, *NEEDS)
+    model, lock = open_session_run(runs, name, session, NEEDS)
     s = _load(model, session)
     if not 0 <= index < len(s.population):
         raise StudioError(404, f"piece {index} is not in generation {s.generation}", f"use 0 to {len(s.population) - 1}")

@@ -13,6 +13,7 @@ from genart.studio.errors import StudioError
 from genart.studio.limits import EvolveBody, Size, StartBody
 from genart.studio.responses import png_response
 from genart.studio.runs import LATENT_IMAGES, MAKES_IMAGES, RunsDep
+from genart.studio.session_store import load_session, open_session_run, saved_session
 
 router = APIRouter()
 NEEDS = (MAKES_IMAGES, LATENT_IMAGES)
@@ -28,50 +29,38 @@ def session_json(s: Any) -> dict[str, Any]:
 
 @router.get("/api/runs/{name}/sessions/{session}")
 def get_session(name: str, session: str, runs: RunsDep) -> dict[str, Any]:
-    from genart.evolve import Session, check_session_name
+    from genart.evolve import Session
 
-    check_session_name(session)
-    model, _ = runs.model(name, *NEEDS)
-    if not Session.exists(model.run.path, session):
-        raise StudioError(404, f"no session {session!r}", "start it with POST .../start")
-    return session_json(Session.load(model.run.path, session))
+    model, _ = open_session_run(runs, name, session, NEEDS)
+    return session_json(load_session(Session, model, session))
 
 
 @router.post("/api/runs/{name}/sessions/{session}/start")
 def start(name: str, session: str, runs: RunsDep, body: StartBody = Body(default_factory=StartBody)) -> dict[str, Any]:
-    from genart.evolve import check_session_name, start_session
+    from genart.evolve import start_session
 
-    check_session_name(session)
-    model, lock = runs.model(name, *NEEDS)
-    with lock:
-        s = start_session(model, session, body.n, body.seed, body.truncation, body.cls)
-        s.save(model.run.path)
-    return session_json(s)
+    model, lock = open_session_run(runs, name, session, NEEDS)
+    return session_json(saved_session(model, lock, lambda: start_session(model, session, body.n, body.seed,
+                                                                          body.truncation, body.cls)))
 
 
 @router.post("/api/runs/{name}/sessions/{session}/evolve")
 def evolve_session(name: str, session: str, body: EvolveBody, runs: RunsDep) -> dict[str, Any]:
-    from genart.evolve import Session, check_session_name, evolve
+    from genart.evolve import Session, evolve
 
-    check_session_name(session)
-    model, lock = runs.model(name, *NEEDS)
-    with lock:
-        if not Session.exists(model.run.path, session):
-            raise StudioError(404, f"no session {session!r}", "start it first")
-        s = Session.load(model.run.path, session)
-        evolve(s, body.like, body.dislike, num_classes=len(model.classes))
-        s.save(model.run.path)
+    model, lock = open_session_run(runs, name, session, NEEDS)
+    s = saved_session(model, lock, lambda: load_session(Session, model, session, "start it first"),
+                      lambda s: evolve(s, body.like, body.dislike, num_classes=len(model.classes)))
     return session_json(s)
 
 
 @router.get("/api/runs/{name}/sessions/{session}/{index}.png")
 def session_image(name: str, session: str, index: int, runs: RunsDep, dn: Denoise, size: Size = 128,
                   download: bool = False) -> Response:
-    from genart.evolve import Session, check_session_name
+    from genart.evolve import Session
     from genart.io.images import to_pil, upscale
 
-    check_session_name(session)
-    model, lock = runs.model(name, *NEEDS)
+    model, lock = open_session_run(runs, name, session, NEEDS)
     s = Session.load(model.run.path, session)
     if not 0 <= index < len(s.population):
         raise StudioError(404, f"image {index} is not in generation {s.generation}", f"use 0 to {len(s.population) - 1}")

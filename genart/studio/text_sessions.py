@@ -8,9 +8,9 @@ from typing import Any
 
 from fastapi import APIRouter, Body
 
-from genart.studio.errors import StudioError
 from genart.studio.limits import EvolveBody, TextStartBody
 from genart.studio.runs import MAKES_SEQUENCES, MAKES_TEXT, RunsDep
+from genart.studio.session_store import load_session, open_session_run, saved_session
 
 router = APIRouter()
 NEEDS = (MAKES_SEQUENCES, MAKES_TEXT)
@@ -29,41 +29,28 @@ def text_session_json(model: Any, s: Any) -> dict[str, Any]:
 
 @router.get("/api/runs/{name}/text-sessions/{session}")
 def get_text_session(name: str, session: str, runs: RunsDep) -> dict[str, Any]:
-    from genart.evolve import check_session_name
     from genart.evolve_text import TextSession
 
-    check_session_name(session)
-    model, _ = runs.model(name, *NEEDS)
-    if not TextSession.exists(model.run.path, session):
-        raise StudioError(404, f"no session {session!r}", "start it with POST .../start")
-    return text_session_json(model, TextSession.load(model.run.path, session))
+    model, _ = open_session_run(runs, name, session, NEEDS)
+    return text_session_json(model, load_session(TextSession, model, session))
 
 
 @router.post("/api/runs/{name}/text-sessions/{session}/start")
 def start_text(name: str, session: str, runs: RunsDep,
                body: TextStartBody = Body(default_factory=TextStartBody)) -> dict[str, Any]:
-    from genart.evolve import check_session_name
     from genart.evolve_text import start_text_session
 
-    check_session_name(session)
-    model, lock = runs.model(name, *NEEDS)
-    with lock:
-        s = start_text_session(model, session, body.n, body.seed, body.length, body.temperature, body.prime or None)
-        s.save(model.run.path)
+    model, lock = open_session_run(runs, name, session, NEEDS)
+    s = saved_session(model, lock, lambda: start_text_session(model, session, body.n, body.seed, body.length,
+                                                              body.temperature, body.prime or None))
     return text_session_json(model, s)
 
 
 @router.post("/api/runs/{name}/text-sessions/{session}/evolve")
 def evolve_text_session(name: str, session: str, body: EvolveBody, runs: RunsDep) -> dict[str, Any]:
-    from genart.evolve import check_session_name
     from genart.evolve_text import TextSession, evolve_texts
 
-    check_session_name(session)
-    model, lock = runs.model(name, *NEEDS)
-    with lock:
-        if not TextSession.exists(model.run.path, session):
-            raise StudioError(404, f"no session {session!r}", "start it first")
-        s = TextSession.load(model.run.path, session)
-        evolve_texts(model, s, body.like, body.dislike)
-        s.save(model.run.path)
+    model, lock = open_session_run(runs, name, session, NEEDS)
+    s = saved_session(model, lock, lambda: load_session(TextSession, model, session, "start it first"),
+                      lambda s: evolve_texts(model, s, body.like, body.dislike))
     return text_session_json(model, s)

@@ -151,3 +151,17 @@ def test_the_cli_gives_one_line_errors_and_offers_dp_only_where_it_is_sound(tmp_
     assert {"vae", "diffusion", "gan"} <= private and not {"text", "music"} & private
     rc, _, err = run_cli("train", "text", "--data", "builtin:shakespeare", "--out", tmp_path / "t", "--dp-epsilon", "1")
     assert rc == 2 and "No such option" in err
+
+
+def test_the_vae_takes_dp_sgd_defaults_under_dp_unless_told_otherwise() -> None:
+    from genart.kinds.vae.config import VAEConfig
+
+    plain, private = VAEConfig(data="builtin:digits"), VAEConfig(data="builtin:digits", dp_epsilon=10.0)
+    for cfg in (plain, private):
+        cfg.validate()
+    assert (plain.size, plain.batch, plain.lr) == (32, 64, 1e-3)
+    assert (private.size, private.batch, private.lr) == (16, 256, 3e-3)  # larger batches: the noise is divided by it
+    told = VAEConfig(data="builtin:digits", dp_epsilon=10.0, size=32, batch=64, lr=1e-3)
+    told.validate()
+    assert (told.size, told.batch, told.lr) == (32, 64, 1e-3)
+    assert VAEConfig.dp_plan_epochs == 60

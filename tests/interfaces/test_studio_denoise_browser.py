@@ -5,42 +5,26 @@ its setting, ✎ takes an image into the repaint panel, a brush stroke paints a 
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from conftest import train_tiny, train_tiny_diffusion
-from test_studio_browser import ARTIFACTS, browser, grid_loaded  # noqa: F401 - browser is a fixture
+from studio_browser import browser, grid_loaded, open_page, screenshot, studio_over  # noqa: F401 - browser is a fixture
 
 
 @pytest.fixture(scope="module")
 def studio_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The studio over a tiny conditional diffusion run (`dz`) and a tiny GAN (`gan`), served in a thread."""
-    import uvicorn
+    def fill(root: Path) -> None:
+        train_tiny_diffusion(root / "dz")
+        train_tiny(root / "gan", steps=2)
 
-    from genart.studio.app import create_app
-
-    root = tmp_path_factory.mktemp("browser-denoise") / "runs"
-    root.mkdir()
-    train_tiny_diffusion(root / "dz")
-    train_tiny(root / "gan", steps=2)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    server = uvicorn.Server(uvicorn.Config(create_app(root, device="cpu"), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
-    server.should_exit = True
-    thread.join(timeout=30)
+    yield from studio_over(tmp_path_factory, "browser-denoise", fill)
 
 
 def test_sampling_controls_and_the_repaint_panel(studio_url: str, browser) -> None:  # noqa: F811
-    page = browser.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(studio_url)
+    page, errors = open_page(browser, studio_url)
     page.click("#runs button[data-run='dz']")
     grid_loaded(page)
     assert page.input_value("#steps") == "2" and page.input_value("#sampler") == "dpm"  # the run's own settings
@@ -67,8 +51,7 @@ def test_sampling_controls_and_the_repaint_panel(studio_url: str, browser) -> No
     page.wait_for_function(f"() => document.getElementById('result').src !== {first!r} && "
                            "document.getElementById('result').naturalWidth === 16", timeout=60_000)
     assert page.locator("#error").is_hidden() and not errors, errors
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "studio-repaint.png"), full_page=True)
+    screenshot(page, "studio-repaint.png", check=False)
 
     page.click("#runs button[data-run='gan']")  # no denoiser: no sampling controls, no repaint panel
     page.wait_for_function("() => document.querySelector('#grid .cell img')?.src.includes('/gan/')", timeout=60_000)

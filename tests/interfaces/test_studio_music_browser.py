@@ -4,63 +4,22 @@ and the span is marked on the roll. A screenshot is kept in test-artifacts/studi
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from conftest import REPO
+from studio_browser import browser, need_chromium, open_page, screenshot, studio_over  # noqa: F401 - a fixture
 from test_studio_music import fim_music_run
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = REPO / "test-artifacts"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 
 
 @pytest.fixture(scope="module")
 def studio_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The studio over a folder with one tiny music run trained with --fim, served by uvicorn in a thread."""
-    if not CHROMIUM.exists():
-        pytest.skip("no /usr/bin/chromium (apt-get install -y chromium; .ci/run installs it)")
-    pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
-    import uvicorn
-
-    from genart.studio.app import create_app
-
-    root = tmp_path_factory.mktemp("studio-music-browser") / "runs"
-    root.mkdir()
-    fim_music_run(root / "bach")
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)  # connections wait in the backlog until the server runs: no need to poll for start-up
-    server = uvicorn.Server(uvicorn.Config(create_app(root, device="cpu"), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
-    server.should_exit = True
-    thread.join(timeout=30)
+    need_chromium()  # before training the run
+    yield from studio_over(tmp_path_factory, "studio-music-browser", lambda root: fim_music_run(root / "bach"))
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator:
-    from playwright import sync_api
-
-    with sync_api.sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path=str(CHROMIUM),
-                                                   headless=True, args=ARGS, viewport={"width": 1200, "height": 900})
-        try:
-            yield ctx
-        finally:
-            ctx.close()
-
-
-def test_compose_select_bars_and_regenerate_them(studio_url: str, browser) -> None:
-    page = browser.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(studio_url)
+def test_compose_select_bars_and_regenerate_them(studio_url: str, browser) -> None:  # noqa: F811
+    page, errors = open_page(browser, studio_url)
     page.click("#runs button[data-run='bach']")
     page.wait_for_selector("#music-page:not([hidden])", timeout=60_000)
     page.wait_for_selector("#music-infill:not([hidden])", timeout=60_000)  # a --fim run: bars can be regenerated
@@ -95,7 +54,4 @@ def test_compose_select_bars_and_regenerate_them(studio_url: str, browser) -> No
     assert "infills=2-3%3A1" in page.get_attribute("#audio", "data-src")
     assert page.locator("#error").is_hidden() and not errors, errors
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / "studio-music.png"
-    page.screenshot(path=str(shot), full_page=True)
-    assert shot.stat().st_size > 1000
+    screenshot(page, "studio-music.png")

@@ -4,67 +4,31 @@ in test-artifacts/studio-text-evolve.png."""
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REPO, quiet_console
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = REPO / "test-artifacts"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+from conftest import quiet_console
+from studio_browser import browser, open_page, screenshot, studio_over  # noqa: F401 - browser is a fixture
 
 
 @pytest.fixture(scope="module")
 def studio_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The studio over a folder with one tiny text run, served by uvicorn in a thread on a free port."""
-    import uvicorn
-
     from genart.kinds.text.config import TextConfig
-    from genart.studio.app import create_app
     from genart.train import train
 
-    root = tmp_path_factory.mktemp("text-evolve") / "runs"
-    root.mkdir()
-    corpus = root.parent / "corpus.txt"
-    corpus.write_text("the quick brown fox jumps over the lazy dog. " * 60, encoding="utf-8")
-    train(TextConfig(data=str(corpus), layers=1, hidden=16, embed=8, batch=4, bptt=16, steps=4, warmup=1, log_every=2,
-                     sample_every=0, device="cpu", precision="fp32"), root / "words", console=quiet_console())
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)  # connections wait in the backlog until the server runs: no need to poll for start-up
-    server = uvicorn.Server(uvicorn.Config(create_app(root, device="cpu"), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
-    server.should_exit = True
-    thread.join(timeout=30)
+    def fill(root: Path) -> None:
+        corpus = root.parent / "corpus.txt"
+        corpus.write_text("the quick brown fox jumps over the lazy dog. " * 60, encoding="utf-8")
+        train(TextConfig(data=str(corpus), layers=1, hidden=16, embed=8, batch=4, bptt=16, steps=4, warmup=1,
+                         log_every=2, sample_every=0, device="cpu", precision="fp32"), root / "words", console=quiet_console())
+
+    yield from studio_over(tmp_path_factory, "text-evolve", fill)
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator:
-    """A persistent chromium context (skipped without /usr/bin/chromium or playwright)."""
-    if not CHROMIUM.exists():
-        pytest.skip("no /usr/bin/chromium (apt-get install -y chromium; .ci/run installs it)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
-
-    with sync_api.sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path=str(CHROMIUM),
-                                                   headless=True, args=ARGS, viewport={"width": 1200, "height": 900})
-        try:
-            yield ctx
-        finally:
-            ctx.close()
-
-
-def test_like_a_text_card_and_get_the_next_generation(studio_url: str, browser) -> None:
-    page = browser.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(studio_url)
+def test_like_a_text_card_and_get_the_next_generation(studio_url: str, browser) -> None:  # noqa: F811
+    page, errors = open_page(browser, studio_url)
     page.click("#runs button[data-run='words']")
     page.wait_for_selector("#text-page:not([hidden])", timeout=60_000)
     page.fill("#prime", "the ")
@@ -89,7 +53,4 @@ def test_like_a_text_card_and_get_the_next_generation(studio_url: str, browser) 
     assert texts[0] == gen0[2] and texts[1].startswith("the ") and page.locator(".text-card.liked").count() == 0
     assert page.locator("#error").is_hidden() and not errors, errors
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / "studio-text-evolve.png"
-    page.screenshot(path=str(shot), full_page=True)
-    assert shot.stat().st_size > 1000
+    screenshot(page, "studio-text-evolve.png")

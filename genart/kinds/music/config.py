@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from genart.core.config import TrainConfig, choice, option, positive
-from genart.core.errors import ConfigError
+from genart.data.music_options import MUSIC_DATA_HELP, transpose_range
 from genart.models.recurrent_config import RecurrentConfig
 
 KEY_CHOICES = ("c", "keep")  # c: every piece to C major / A minor (genart.data.music_keys); keep: as written
-MUSIC_DATA_HELP = "A folder of .mid/.midi (and .abc, .xml, .mxl, .musicxml) files, one file, or builtin:bach."
 
 
 @dataclass
@@ -55,15 +53,3 @@ class MusicConfig(RecurrentConfig):
         positive("max_pieces", self.max_pieces, allow_zero=True)
         self.validate_recurrent()
 
-
-def transpose_range(text: str) -> tuple[int, int]:
-    """"-5..6" (or "3", or "0": none) to the inclusive range of semitone shifts (-12 to 12)."""
-    m = re.fullmatch(r"\s*([+-]?\d+)\s*(?:\.\.\s*([+-]?\d+)\s*)?", str(text))
-    if not m:
-        raise ConfigError(f"--transpose {text!r} is not a range of semitones", "write e.g. -5..6, or 0 for none")
-    lo = int(m.group(1))
-    hi = int(m.group(2)) if m.group(2) is not None else lo
-    lo, hi = min(lo, 0, hi), max(lo, 0, hi)  # the piece as it is is always kept
-    if lo < -12 or hi > 12:
-        raise ConfigError(f"--transpose {text} reaches beyond an octave", "use shifts from -12 to 12, e.g. -5..6")
-    return lo, hi

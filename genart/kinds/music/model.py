@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,9 +89,16 @@ def truncate(score: Any, end: int) -> Any:
     """The score with notes starting at or after tick `end` removed and the others cut off at `end`."""
     from symusic import Note
 
+    return _kept_notes(score, end, lambda n: n.time < end,
+                       lambda n: Note(n.time, min(n.duration, end - n.time), n.pitch, n.velocity))
+
+
+def _kept_notes(score: Any, end: int, keep: Callable[[Any], bool], make: Callable[[Any], Any]) -> Any:
+    """A copy of `score` whose tracks hold make(n) for each of their notes n that keep(n), and with no meta events
+    at or past tick `end`."""
     out = score.copy()
     for t in out.tracks:
-        notes = [Note(n.time, min(n.duration, end - n.time), n.pitch, n.velocity) for n in t.notes if n.time < end]
+        notes = [make(n) for n in t.notes if keep(n)]
         t.notes.clear()
         for n in notes:
             t.notes.append(n)
@@ -248,17 +255,5 @@ def window(score: Any, start: int, end: int) -> Any:
     """The notes of `score` that start in [start, end) ticks, moved to start at 0 (for statistics of a span)."""
     from symusic import Note
 
-    out = score.copy()
-    for t in out.tracks:
-        notes = [Note(n.time - start, n.duration, n.pitch, n.velocity) for n in t.notes if start <= n.time < end]
-        t.notes.clear()
-        for n in notes:
-            t.notes.append(n)
-    for name in ("time_signatures", "key_signatures", "tempos", "markers"):  # no meta events past the end either
-        events = getattr(out, name, None)
-        if events is not None and len(events):
-            kept = [e for e in events if e.time < end]
-            events.clear()
-            for e in kept:
-                events.append(e)
-    return out
+    return _kept_notes(score, end, lambda n: start <= n.time < end,
+                       lambda n: Note(n.time - start, n.duration, n.pitch, n.velocity))

@@ -7,8 +7,9 @@ from typing import ClassVar
 
 from genart.core.config import TrainConfig, at_most, option, positive
 from genart.core.errors import ConfigError
+from genart.data.music_options import MUSIC_DATA_HELP, transpose_range
 
-MUSICVAE_DATA_HELP = "A folder of .mid/.midi (and .abc, .xml, .mxl, .musicxml) files, one file, or builtin:bach."
+MUSICVAE_DATA_HELP = MUSIC_DATA_HELP
 BAR_CHOICES = (2, 4, 8, 16)
 MAX_VOICES = 4
 
@@ -68,17 +69,3 @@ class MusicVAEConfig(TrainConfig):
     def is_hierarchical(self) -> bool:
         return self.hierarchical == "on" or (self.hierarchical == "auto" and self.bars >= 16)
 
-
-def transpose_range(text: str) -> tuple[int, int]:
-    """"-5..6" (or "3", or "0": none) to the inclusive range of semitone shifts (-12 to 12)."""
-    import re
-
-    m = re.fullmatch(r"\s*([+-]?\d+)\s*(?:\.\.\s*([+-]?\d+)\s*)?", str(text))
-    if not m:
-        raise ConfigError(f"--transpose {text!r} is not a range of semitones", "write e.g. -5..6, or 0 for none")
-    lo = int(m.group(1))
-    hi = int(m.group(2)) if m.group(2) is not None else lo
-    lo, hi = min(lo, 0, hi), max(lo, 0, hi)
-    if lo < -12 or hi > 12:
-        raise ConfigError(f"--transpose {text} reaches beyond an octave", "use shifts from -12 to 12, e.g. -5..6")
-    return lo, hi

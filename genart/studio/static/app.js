@@ -215,13 +215,7 @@ function renderGrid() {
     num.textContent = `${i} · ${item.label}`;
     cap.append(num);
     if (state.latent) {  // liking breeds the next generation in the latent space
-      const like = Object.assign(document.createElement("button"), { type: "button", textContent: "♥", title: "like" });
-      like.className = "like";
-      const dislike = Object.assign(document.createElement("button"), { type: "button", textContent: "✕", title: "dislike" });
-      dislike.className = "dislike";
-      like.addEventListener("click", () => mark(fig, i, "liked"));
-      dislike.addEventListener("click", () => mark(fig, i, "disliked"));
-      cap.append(like, dislike);
+      cap.append(...likeButtons(state, fig, i));
     }
     if (state.denoise && typeof repaint !== "undefined") {  // repaint this image (inpainting, image-to-image)
       const edit = Object.assign(document.createElement("button"), { type: "button", textContent: "✎", title: "repaint" });
@@ -243,18 +237,32 @@ async function reportImageError(src) {
   try { await api(src); } catch (e) { showError(e.message, e.hint); }
 }
 
-function mark(fig, i, how) {
-  const now = state.marks[i] === how ? undefined : how;
-  if (now) state.marks[i] = now; else delete state.marks[i];
-  fig.classList.toggle("liked", now === "liked");
-  fig.classList.toggle("disliked", now === "disliked");
+// likes and dislikes, kept in owner.marks (index -> "liked" or "disliked"): the image grid here, and the text and music
+// cards (cards.js)
+function mark(owner, el, i, how) {
+  const now = owner.marks[i] === how ? undefined : how;
+  if (now) owner.marks[i] = now; else delete owner.marks[i];
+  el.classList.toggle("liked", now === "liked");
+  el.classList.toggle("disliked", now === "disliked");
 }
 
-function marked(how) { return Object.entries(state.marks).filter(([, v]) => v === how).map(([k]) => parseInt(k, 10)); }
+function marked(owner, how) { return Object.entries(owner.marks).filter(([, v]) => v === how).map(([k]) => parseInt(k, 10)); }
+
+function button(text, title, cls, onClick) {
+  const b = Object.assign(document.createElement("button"), { type: "button", textContent: text, title: title });
+  b.className = cls;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+function likeButtons(owner, el, i) {
+  return [button("♥", "like", "like", () => mark(owner, el, i, "liked")),
+          button("✕", "dislike", "dislike", () => mark(owner, el, i, "disliked"))];
+}
 
 async function evolve() {
   showError("");
-  const like = marked("liked"), dislike = marked("disliked");
+  const like = marked(state, "liked"), dislike = marked(state, "disliked");
   if (!like.length && !dislike.length) { showError("mark some images liked (♥) or disliked (✕) first"); return; }
   const name = $("session").value.trim();
   const sess = base() + "/sessions/" + encodeURIComponent(name);

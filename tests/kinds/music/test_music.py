@@ -17,19 +17,7 @@ from genart.core.errors import DataError
 TPB = 480  # ticks per beat of the MIDI files made here
 
 
-@pytest.fixture(scope="module", autouse=True)
-def music_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Converted chorales go to a cache of this module's own (and subprocesses inherit it)."""
-    import os
-
-    path = tmp_path_factory.mktemp("genart-cache")
-    old = os.environ.get("GENART_CACHE")
-    os.environ["GENART_CACHE"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("GENART_CACHE", None)
-    else:
-        os.environ["GENART_CACHE"] = old
+pytestmark = pytest.mark.usefixtures("music_cache")  # converted chorales: a cache of this module's own
 
 
 # --- MIDI made here ----------------------------------------------------------------------------------------

@@ -3,14 +3,12 @@ steps on a few chorales; the bars outside the range stay the primer's, the range
 
 from __future__ import annotations
 
-import io
-import os
 from pathlib import Path
 
 import mido
 import pytest
 import torch
-from rich.console import Console
+from conftest import main_cli, quiet_console
 
 import genart
 from genart.core.errors import ConfigError
@@ -25,17 +23,7 @@ TINY = dict(data="builtin:bach", max_pieces=6, batch=8, bptt=32, hidden=64, embe
             log_every=50, sample_every=0, device="cpu", threads=1, precision="fp32", val_split=0.2)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def music_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Converted chorales go to a cache of this module's own."""
-    path = tmp_path_factory.mktemp("genart-cache")
-    old = os.environ.get("GENART_CACHE")
-    os.environ["GENART_CACHE"] = str(path)
-    yield path
-    if old is None:
-        os.environ.pop("GENART_CACHE", None)
-    else:
-        os.environ["GENART_CACHE"] = old
+pytestmark = pytest.mark.usefixtures("music_cache")  # converted chorales: a cache of this module's own
 
 
 def primer_file(path: Path, bars: int = BARS) -> Path:
@@ -67,23 +55,10 @@ def notes(score, lo: float, hi: float) -> list[tuple[float, float, int]]:
                   if lo <= n.time / tpq < hi)
 
 
-def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, *args: str | Path) -> tuple[int, str, str]:
-    from genart.cli import main
-
-    monkeypatch.setattr("sys.argv", ["genart", *map(str, args)])
-    code = 0
-    try:
-        main()
-    except SystemExit as e:
-        code = int(e.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 @pytest.fixture(scope="module")
 def fim_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("music-fim") / "run"
-    train(MusicConfig(steps=40, fim=0.9, **TINY), out, console=Console(file=io.StringIO()))
+    train(MusicConfig(steps=40, fim=0.9, **TINY), out, console=quiet_console())
     return out
 
 
@@ -97,8 +72,8 @@ def test_infill_keeps_the_other_bars_and_fills_the_range(fim_run: Path, tmp_path
     model = genart.load(str(fim_run))
     assert model.sampler.vocab.size == len(model.sampler.vocab.tokenizer) + 4 == RunDir.open(fim_run).resolved["vocab_size"]
     primer = primer_file(tmp_path / "piece.mid")
-    rc, out, err = cli(monkeypatch, capsys, "generate", fim_run, "--primer", primer, "--infill", "5-8", "--n", "2",
-                       "--out", tmp_path / "filled.mid", "--copies")
+    rc, out, err = main_cli(monkeypatch, capsys, "generate", fim_run, "--primer", primer, "--infill", "5-8", "--n", "2",
+                            "--out", tmp_path / "filled.mid", "--copies")
     assert rc == 0, err
     assert "bars 5-8 of piece.mid written anew" in out + err
     # the primer as the model reads it (quantised to its grid): the reference for the bars kept
@@ -125,13 +100,13 @@ def test_infill_errors_are_clean(fim_run: Path, tmp_path: Path, monkeypatch: pyt
                        (["--primer", primer, "--infill", "11-14"], "reaches beyond the primer, which has 12 bars"),
                        (["--primer", primer, "--infill", "5-x"], "is not a range of bars"),
                        (["--primer", primer, "--infill", "8-5"], "is not a range of bars")]:
-        rc, _, err = cli(monkeypatch, capsys, "generate", fim_run, *args, "--out", tmp_path / "x.mid")
+        rc, _, err = main_cli(monkeypatch, capsys, "generate", fim_run, *args, "--out", tmp_path / "x.mid")
         assert rc == 2 and "Traceback" not in err and says in err.splitlines()[0], err
     plain = tmp_path / "plain"
-    train(MusicConfig(steps=1, fim=0.0, **TINY), plain, console=Console(file=io.StringIO()))
+    train(MusicConfig(steps=1, fim=0.0, **TINY), plain, console=quiet_console())
     assert RunDir.open(plain).resolved["vocab_size"] == len(genart.load(str(plain)).sampler.vocab.tokenizer)
-    rc, _, err = cli(monkeypatch, capsys, "generate", plain, "--primer", primer, "--infill", "5-8", "--out",
-                     tmp_path / "x.mid")
+    rc, _, err = main_cli(monkeypatch, capsys, "generate", plain, "--primer", primer, "--infill", "5-8", "--out",
+                          tmp_path / "x.mid")
     assert rc == 2 and err.splitlines() == ["error: this run was not trained for infilling", "hint: train with --fim 0.5"]
     with pytest.raises(ConfigError, match="not trained for infilling"):
         genart.load(str(plain)).sampler.infill(primer, 5, 8)

@@ -4,13 +4,12 @@ one-line error, and --wav picks FluidSynth with the default General MIDI soundfo
 from __future__ import annotations
 
 import json
-import sys
 import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import quiet_console
+from conftest import main_cli, quiet_console
 from test_music import midi_file
 
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
@@ -37,17 +36,9 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def genart_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str]:
-    """The real command line (genart.cli.main: parsing, errors as one line and exit 2), run in this process."""
-    from genart.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["genart", *map(str, args)])
-    code = 0
-    try:
-        main()
-    except SystemExit as e:
-        code = int(e.code or 0)
-    captured = capsys.readouterr()
-    return code, " ".join((captured.out + captured.err).split())
+    """The real command line, run in this process: (exit code, stdout and stderr as one line)."""
+    code, out, err = main_cli(monkeypatch, capsys, *args)
+    return code, " ".join((out + err).split())
 
 
 def test_roll_draws_every_piece_with_its_primer_marked(tiny_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -3,13 +3,12 @@ regular that a right fill can be checked: "abcabc...". Also: old configs without
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import pytest
 import torch
-from rich.console import Console
+from conftest import main_cli, quiet_console
 
 import genart
 from genart.core.errors import ConfigError
@@ -32,20 +31,6 @@ def consistent(text: str) -> bool:
     return all(CYCLE[(CYCLE.index(a) + 1) % len(CYCLE)] == b for a, b in zip(text, text[1:], strict=False))
 
 
-def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, *args: str | Path) -> tuple[int, str, str]:
-    """genart's real main() in this process: (exit code, stdout, stderr)."""
-    from genart.cli import main
-
-    monkeypatch.setattr("sys.argv", ["genart", *map(str, args)])
-    code = 0
-    try:
-        main()
-    except SystemExit as e:
-        code = int(e.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("abc") / "abc.txt"
@@ -56,7 +41,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def fim_run(tmp_path_factory: pytest.TempPathFactory, corpus: Path) -> Path:
     out = tmp_path_factory.mktemp("fim") / "run"
-    train(TextConfig(data=str(corpus), steps=800, fim=0.9, **TINY), out, console=Console(file=io.StringIO()))
+    train(TextConfig(data=str(corpus), steps=800, fim=0.9, **TINY), out, console=quiet_console())
     return out
 
 
@@ -81,8 +66,8 @@ def test_infill_through_the_cli_joins_both_sides(fim_run: Path, monkeypatch: pyt
     cfg = RunDir.open(fim_run).config
     assert cfg.fim == 0.9 and vocab_from_json(RunDir.open(fim_run).resolved["vocab"]).size == 3 + 4
     out = tmp_path / "filled.txt"
-    rc, _, err = cli(monkeypatch, capsys, "generate", fim_run, "--prime", "abcabca{}bcab", "--infill", "--n", "3",
-                     "--temperature", "0", "--out", out)
+    rc, _, err = main_cli(monkeypatch, capsys, "generate", fim_run, "--prime", "abcabca{}bcab", "--infill", "--n", "3",
+                          "--temperature", "0", "--out", out)
     assert rc == 0, err
     texts = [t for t in out.read_text().split("\n") if t and not t.startswith("===")]
     assert len(texts) == 3 and all(t.startswith("abcabca") and t.endswith("bcab") for t in texts)
@@ -90,8 +75,8 @@ def test_infill_through_the_cli_joins_both_sides(fim_run: Path, monkeypatch: pyt
     side = json.loads((tmp_path / "filled.txt.json").read_text())
     assert side["infill"] == "{}" and side["prime"] == "abcabca{}bcab"
     # a marker of the user's choosing
-    rc, stdout, err = cli(monkeypatch, capsys, "generate", fim_run, "--prime", "ab<gap>ab", "--infill", "<gap>",
-                          "--temperature", "0")
+    rc, stdout, err = main_cli(monkeypatch, capsys, "generate", fim_run, "--prime", "ab<gap>ab", "--infill", "<gap>",
+                               "--temperature", "0")
     assert rc == 0, err
     text = stdout.split("\n")[0]
     assert text.startswith("ab") and text.endswith("ab") and set(text) <= set(CYCLE)
@@ -112,15 +97,15 @@ def test_marker_errors_and_runs_not_trained_for_it(fim_run: Path, corpus: Path, 
                                                    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     for prime, marker, says in [("abcabc", "{}", "exactly once"), ("a{}b{}c", "{}", "occurs 2 times"),
                                 ("ab<>c", "<gap>", "'<gap>' must occur exactly once")]:
-        rc, _, err = cli(monkeypatch, capsys, "generate", fim_run, "--prime", prime, "--infill", marker)
+        rc, _, err = main_cli(monkeypatch, capsys, "generate", fim_run, "--prime", prime, "--infill", marker)
         assert rc == 2 and "Traceback" not in err and says in err.splitlines()[0], err
-    rc, _, err = cli(monkeypatch, capsys, "generate", fim_run, "--infill")
+    rc, _, err = main_cli(monkeypatch, capsys, "generate", fim_run, "--infill")
     assert rc == 2 and "--prime is missing" in err, err
     plain = tmp_path / "plain"
-    train(TextConfig(data=str(corpus), steps=2, fim=0.0, **TINY), plain, console=Console(file=io.StringIO()))
+    train(TextConfig(data=str(corpus), steps=2, fim=0.0, **TINY), plain, console=quiet_console())
     assert "fim" not in RunDir.open(plain).resolved["vocab"]  # no markers: the vocabulary is the corpus's own
     assert RunDir.open(plain).resolved["vocab_size"] == 3
-    rc, _, err = cli(monkeypatch, capsys, "generate", plain, "--prime", "ab{}ab", "--infill")
+    rc, _, err = main_cli(monkeypatch, capsys, "generate", plain, "--prime", "ab{}ab", "--infill")
     assert rc == 2 and err.splitlines() == ["error: this run was not trained for infilling", "hint: train with --fim 0.5"]
     with pytest.raises(ConfigError, match="not trained for infilling"):
         genart.load(str(plain)).sampler.infill("ab", "ab")
@@ -129,13 +114,13 @@ def test_marker_errors_and_runs_not_trained_for_it(fim_run: Path, corpus: Path, 
 def test_old_configs_without_fim_load_and_resume_as_they_were(corpus: Path, tmp_path: Path) -> None:
     assert TextConfig.from_dict({"data": "x"}).fim == 0.0
     run = tmp_path / "old"
-    train(TextConfig(data=str(corpus), steps=4, fim=0.0, **TINY), run, console=Console(file=io.StringIO()))
+    train(TextConfig(data=str(corpus), steps=4, fim=0.0, **TINY), run, console=quiet_console())
     raw = json.loads((run / "config.json").read_text())
     del raw["config"]["fim"]  # as genart wrote it before the option existed
     (run / "config.json").write_text(json.dumps(raw))
     assert RunDir.open(run).config.fim == 0.0
     assert genart.load(str(run)).generate(prime="ab", length=5, seed=0)[0].startswith("ab")
-    train(TextConfig(data=str(corpus), steps=8, fim=0.0, **TINY), run, console=Console(file=io.StringIO()))
+    train(TextConfig(data=str(corpus), steps=8, fim=0.0, **TINY), run, console=quiet_console())
     assert genart.load(str(run)).step == 8  # resumed (the same options) and trained on
 
 
@@ -146,8 +131,8 @@ def test_fim_training_resumes_exactly(corpus: Path, tmp_path: Path) -> None:
 
     cfg = lambda: TextConfig(data=str(corpus), steps=100, fim=0.5, **{**TINY, "hidden": 16})  # noqa: E731
     straight, split = tmp_path / "straight", tmp_path / "split"
-    train(cfg(), straight, console=Console(file=io.StringIO()))
-    trainer = Trainer(cfg(), split, console=Console(file=io.StringIO()))
+    train(cfg(), straight, console=quiet_console())
+    trainer = Trainer(cfg(), split, console=quiet_console())
     step = trainer.model.train_step
 
     def interrupt_after_90(s: int) -> dict[str, torch.Tensor]:  # a pass is 84 steps: resume in the next
@@ -156,7 +141,7 @@ def test_fim_training_resumes_exactly(corpus: Path, tmp_path: Path) -> None:
 
     trainer.model.train_step = interrupt_after_90  # type: ignore[method-assign]
     trainer.fit()
-    train(cfg(), split, console=Console(file=io.StringIO()))
+    train(cfg(), split, console=quiet_console())
     a = load_checkpoint(straight / "checkpoints" / "last.safetensors")[0]["model"]
     b = load_checkpoint(split / "checkpoints" / "last.safetensors")[0]["model"]
     assert a["cursor"] == b["cursor"] and a["cursor"]["fim_seed"] != 0 and a["cursor"]["epoch"] >= 1
