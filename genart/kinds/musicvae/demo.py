@@ -15,6 +15,7 @@ def section(ctx: Any, about: str, name: str = "musicvae-bach", pieces: int = 60,
     held-out chorales (written as MIDI files and morphed as `genart interpolate` does)."""
     from genart.io.audio import render_wav
     from genart.io.midi import write_midi
+    from genart.io.pianoroll import save_roll
     from genart.kinds.musicvae.config import MusicVAEConfig
     from genart.kinds.musicvae.data import grid_score, load_windows
     from genart.models.latent import slerp
@@ -38,6 +39,9 @@ def section(ctx: Any, about: str, name: str = "musicvae-bach", pieces: int = 60,
     prov = model.provenance(morph_from=a.name, morph_to=b.name, steps=steps, temperature=str(MORPH_TEMPERATURE))
     write_midi(morph, out / f"{name}-morph.mid", prov)
     render_wav(morph, out / f"{name}-morph.wav", prov)
+    # each step is a window of 4 bars: every other one shaded, so the steps stand apart
+    marks = [[(4 * k + 1, 4 * k + 4, f"step {k + 1}") for k in range(0, steps, 2)]]
+    save_roll([morph], out / f"{name}-morph.png", prov, marked=marks, titles=["the morph"])
     for f, w in ((a, source[0]), (b, source[len(source) // 2])):
         render_wav(grid_score(w), f.with_suffix(".wav"), {"source": "held-out chorale window", "ai_generated": "false"})
     summary = f"{steps} steps of 4 bars from one held-out window to the other, temperature {MORPH_TEMPERATURE:g}"
@@ -51,7 +55,8 @@ def section(ctx: Any, about: str, name: str = "musicvae-bach", pieces: int = 60,
             f'(<a href="{name}-morph.mid">MIDI</a>)</figcaption></figure>'
             f'<figure><audio controls src="{name}-b.wav"></audio><figcaption>to (held-out, '
             f'<a href="{name}-b.mid">MIDI</a>)</figcaption></figure></div>'
-            f"<p>{html.escape(summary)}</p>{evaluation}"
+            f'<figure><img src="{name}-morph.png" width="640"><figcaption>the morph\'s piano roll, one step every 4 '
+            f"bars</figcaption></figure><p>{html.escape(summary)}</p>{evaluation}"
             f'<p class="cmd">genart interpolate {html.escape(str(run_dir))} --from a.mid --to b.mid --steps 8 '
             f"--out morph.mid --wav</p>"
             f'<p class="cmd">genart generate {html.escape(str(run_dir))} --out x.mid --n 4 --edit density:+1.5</p>')
