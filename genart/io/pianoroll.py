@@ -27,7 +27,8 @@ PALETTE = ((31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), (148, 1
 DRUM = (60, 60, 60)
 BACKGROUND, ROLL_BG, TEXT = (255, 255, 255), (250, 250, 250), (40, 40, 40)
 C_LINE, BAR_LINE, BEAT_LINE = (222, 222, 222), (150, 150, 150), (236, 236, 236)
-MARK = (255, 196, 0, 60)  # shading of a marked span (RGBA, blended)
+MARK = (255, 196, 0, 60)  # shading of a marked span (RGBA, blended) ...
+MARKS = (MARK, (64, 160, 255, 60))  # ... and of the next one, so that neighbouring spans (primer, infilled) differ
 LEFT, RIGHT, TITLE_H, NUMBERS_H, DRUM_H, GAP = 34, 10, 18, 13, 16, 12
 MAX_WIDTH, BAR_PX, ROLL_PX = 1600, 96, 200  # width cap (long pieces are scaled), preferred bar width, roll height
 MIN_ALPHA = 0.3  # velocity 0 is drawn this opaque, velocity 127 fully
@@ -173,12 +174,12 @@ def draw_roll(scores: list[Any], marked: list[list[Span] | None] | None = None, 
                     x1 = max(x0 + 1, p.x(int(start) + int(dur)) - 1)
                     y0 = p.y(int(pitch))
                     d.rectangle([x0, y0, x1, y0 + max(1, p.row - (1 if p.row >= 4 else 0)) - 1], fill=fill)
-        for first, last, label in (marked[k] if marked and k < len(marked) and marked[k] else []):
+        for i, (first, last, label) in enumerate(marked[k] if marked and k < len(marked) and marked[k] else []):
             first, last = max(1, int(first)), min(p.bars, int(last))
             if last < first:
                 continue
             x0, x1 = LEFT + int(round((first - 1) * p.bar_px)), LEFT + int(round(last * p.bar_px))
-            d.rectangle([x0, p.roll_top, x1, p.bottom - GAP - 1], fill=MARK)
+            d.rectangle([x0, p.roll_top, x1, p.bottom - GAP - 1], fill=MARKS[i % len(MARKS)])
             if label:
                 d.text((x0 + 3, p.roll_top + 2), label, fill=TEXT, font=small)
     return img

@@ -83,12 +83,13 @@ def generate_music(model: Any, o: Any) -> str:
 
 
 def roll_marks(piece: Any) -> list[Span]:
-    """The spans of bars a roll marks in a piece: its primer, and the bars it infilled (`infilled`: first, last)."""
-    marks: list[Span] = [(1, piece.primer_bars, "primer")] if piece.primer_bars else []
+    """The spans of bars a roll marks in a piece: its primer, and the bars it infilled (`infilled`: first, last), between
+    the primer's bars before and after them (the roll clips the last span to the piece)."""
     infilled = getattr(piece, "infilled", None)
-    if infilled:
-        marks.append((int(infilled[0]), int(infilled[1]), "infilled"))
-    return marks
+    if not infilled:
+        return [(1, piece.primer_bars, "primer")] if piece.primer_bars else []
+    first, last = int(infilled[0]), int(infilled[1])
+    return [*([(1, first - 1, "primer")] if first > 1 else []), (first, last, "infilled"), (last + 1, 1 << 20, "primer")]
 
 
 def write_roll(pieces: list[Any], path: Path, provenance: dict[str, Any], marked: list[list[Span]] | None = None,

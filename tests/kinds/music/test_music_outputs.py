@@ -109,3 +109,14 @@ def test_wav_uses_the_general_midi_soundfont_by_default_and_none_forces_the_buil
         assert json.loads((out_dir / "song.wav.json").read_text())["synthesiser"] == synth
         with wave.open(str(out_dir / "song.wav")) as w:
             assert w.getnchannels() == channels and w.getsampwidth() == 2
+
+
+def test_an_infilled_piece_marks_its_new_bars_between_the_primers() -> None:
+    from types import SimpleNamespace
+
+    from genart.kinds.music.generate import roll_marks
+
+    marks = roll_marks(SimpleNamespace(primer_bars=4, infilled=(5, 8)))
+    assert [(a, label) for a, _, label in marks] == [(1, "primer"), (5, "infilled"), (9, "primer")]
+    assert marks[0][1] == 4 and marks[1][1] == 8
+    assert [label for *_, label in roll_marks(SimpleNamespace(primer_bars=0, infilled=(1, 2)))] == ["infilled", "primer"]
