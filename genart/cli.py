@@ -135,7 +135,8 @@ def interpolate(
     from genart.io.images import save_animation
 
     if out.suffix.lower() not in (".gif", ".mp4", ".mid", ".midi"):  # .mid: music morphs (checked below)
-        raise GenartError(f"--out {out} should end in .gif or .mp4", "name it e.g. walk.gif")
+        raise GenartError(f"--out {out} should end in .gif or .mp4 (an image run) or .mid (a music morph)",
+                          "name it e.g. walk.gif, or morph.mid")
     if not 1 <= fps <= 120:
         raise GenartError(f"--fps {fps} is out of range", "use 1 to 120")
     if (from_ is None) != (to is None):

@@ -281,3 +281,20 @@ def studio_runs(root: Path) -> None:
     corpus.write_text("the quick brown fox jumps over the lazy dog. " * 60, encoding="utf-8")
     train(TextConfig(data=str(corpus), layers=1, hidden=16, embed=8, batch=4, bptt=16, steps=4, warmup=1, log_every=2,
                      sample_every=0, device="cpu", precision="fp32"), root / "words", console=quiet_console())
+
+
+SCALE = [0, 2, 4, 5, 7, 9, 11]
+
+
+def melody(seed: int, base: int, step: int, bars: int = 8) -> object:
+    """A scale-wise random walk from `base`, one note every `step` 16ths (a symusic Score, one track): tunes for the
+    music VAE's tests, high or low, dense or sparse."""
+    from symusic import Note, Score, Track
+
+    rng = np.random.default_rng(seed)
+    score, track, degree = Score(480), Track(program=0), 0
+    for k in range(0, bars * 16, step):
+        degree = int(np.clip(degree + rng.integers(-2, 3), -3, 9))
+        track.notes.append(Note(k * 120, step * 120, base + 12 * (degree // 7) + SCALE[degree % 7], 80))
+    score.tracks.append(track)
+    return score

@@ -44,7 +44,6 @@ def reason(e: BaseException) -> str:
 def read_midi(path: Path) -> Any:
     """A MIDI file as a symusic Score; ValueError with a reason (empty, truncated, not MIDI) when it cannot be."""
     import mido
-    from symusic import Score
 
     raw = path.read_bytes()
     if not raw:
@@ -59,15 +58,21 @@ def read_midi(path: Path) -> Any:
         raise ValueError("truncated MIDI file (it ends inside a track)") from None
     except Exception as e:  # noqa: BLE001 - mido raises many kinds for broken files
         raise ValueError(f"unreadable MIDI ({reason(e)})") from None
+    return score_from_midi(raw, "unreadable MIDI")
+
+
+def score_from_midi(raw: bytes, what: str) -> Any:
+    """MIDI bytes as a symusic Score; ValueError "`what` (reason)" when symusic cannot read them."""
+    from symusic import Score
+
     try:
         return Score.from_midi(raw)
-    except Exception as e:  # noqa: BLE001
-        raise ValueError(f"unreadable MIDI ({reason(e)})") from None
+    except Exception as e:  # noqa: BLE001 - symusic raises many kinds for broken files
+        raise ValueError(f"{what} ({reason(e)})") from None
 
 
 def read_score_file(path: Path) -> Any:
     """A MusicXML / ABC file, parsed by music21 and converted to a symusic Score through MIDI in memory."""
-    from symusic import Score
 
     if path.stat().st_size == 0:
         raise ValueError("empty file (0 bytes)")
@@ -81,10 +86,7 @@ def read_score_file(path: Path) -> Any:
             raw = mf.writestr()
     except Exception as e:  # noqa: BLE001 - music21 raises many kinds for broken scores
         raise ValueError(f"music21 could not read it ({reason(e)})") from None
-    try:
-        return Score.from_midi(raw)
-    except Exception as e:  # noqa: BLE001
-        raise ValueError(f"unreadable after conversion ({reason(e)})") from None
+    return score_from_midi(raw, "unreadable after conversion")
 
 
 def read_piece(path: Path) -> Any:

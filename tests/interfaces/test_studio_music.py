@@ -10,10 +10,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from conftest import quiet_console
+from conftest import melody, quiet_console
 
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
@@ -26,22 +25,6 @@ MUSIC = dict(data="builtin:bach", max_pieces=6, batch=8, bptt=32, hidden=64, emb
              log_every=50, sample_every=0, device="cpu", threads=1, precision="fp32", val_split=0.2)
 TEXT = dict(layers=1, hidden=32, embed=16, batch=8, bptt=8, lr=1e-2, warmup=2, dropout=0.0, log_every=50,
             sample_every=0, device="cpu", threads=1, precision="fp32")
-SCALE = [0, 2, 4, 5, 7, 9, 11]
-
-
-def melody(seed: int, base: int, step: int, bars: int = 8) -> object:
-    """A scale-wise random walk from `base`, one note every `step` 16ths (as tests/kinds/musicvae makes them)."""
-    from symusic import Note, Score, Track
-
-    rng = np.random.default_rng(seed)
-    score, track, degree = Score(480), Track(program=0), 0
-    for k in range(0, bars * 16, step):
-        degree = int(np.clip(degree + rng.integers(-2, 3), -3, 9))
-        track.notes.append(Note(k * 120, step * 120, base + 12 * (degree // 7) + SCALE[degree % 7], 80))
-    score.tracks.append(track)
-    return score
-
-
 def fim_music_run(dest: Path) -> Path:
     """A tiny music model trained with --fim, copied to `dest`: trained once per test session (into the throwaway
     GENART_HOME; this module and test_studio_music_browser.py share it), its chorales converted in a cache of its own."""
