@@ -286,15 +286,15 @@ def studio_runs(root: Path) -> None:
 SCALE = [0, 2, 4, 5, 7, 9, 11]
 
 
-def melody(seed: int, base: int, step: int, bars: int = 8) -> object:
-    """A scale-wise random walk from `base`, one note every `step` 16ths (a symusic Score, one track): tunes for the
-    music VAE's tests, high or low, dense or sparse."""
+def melody(seed: int, base: int, step: int, bars: int = 8, leap: int = 2) -> object:
+    """A scale-wise random walk from `base`, one note every `step` 16ths, moving up to `leap` degrees a note (a
+    symusic Score, one track): tunes for the music VAE's tests, high or low, dense or sparse, narrow or wide."""
     from symusic import Note, Score, Track
 
     rng = np.random.default_rng(seed)
     score, track, degree = Score(480), Track(program=0), 0
     for k in range(0, bars * 16, step):
-        degree = int(np.clip(degree + rng.integers(-2, 3), -3, 9))
+        degree = int(np.clip(degree + rng.integers(-leap, leap + 1), -3, 9))
         track.notes.append(Note(k * 120, step * 120, base + 12 * (degree // 7) + SCALE[degree % 7], 80))
     score.tracks.append(track)
     return score

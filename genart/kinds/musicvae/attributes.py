@@ -17,6 +17,7 @@ from genart.core.errors import ConfigError
 from genart.kinds.musicvae.data import ATTRIBUTES, window_attributes
 
 MAX_WINDOWS = 512
+SHARPNESS = 10.0  # delta of the attribute regulariser: how sharply tanh turns latent differences into an order
 QUARTER = 0.25
 EDIT = re.compile(r"\s*([A-Za-z_]+)\s*:\s*([+-]?(?:\d+\.?\d*|\.\d+))\s*")
 EDIT_HINT = "write NAME:AMOUNT, e.g. density:+1.5 (attributes: " + ", ".join(ATTRIBUTES) + ")"
@@ -49,6 +50,21 @@ def attribute_vectors(encode: Callable[[torch.Tensor], tuple[torch.Tensor, torch
         else:
             out[name] = mu[high].mean(0) - mu[low].mean(0)
     return out
+
+
+def attribute_order_loss(z: torch.Tensor, attributes: dict[str, torch.Tensor],
+                         sharpness: float = SHARPNESS) -> torch.Tensor:
+    """The attribute regulariser of AR-VAE (Pati & Lerch 2020): for attribute i (in ATTRIBUTES order), the mean
+    absolute difference between tanh(sharpness * (z_i of one window minus z_i of another)) and the sign of their
+    attribute difference, over all pairs of the batch; summed over the attributes (each term in [0, 2])."""
+    terms = []
+    for i, a in enumerate(attributes.values()):
+        if i >= z.shape[1]:
+            break
+        dz = z[:, i].unsqueeze(1) - z[:, i].unsqueeze(0)
+        da = (a.unsqueeze(1) - a.unsqueeze(0)).to(z)
+        terms.append((torch.tanh(sharpness * dz) - torch.sign(da)).abs().mean())
+    return torch.stack(terms).sum() if terms else z.new_zeros(())
 
 
 def parse_edits(texts: list[str] | None, known: dict[str, torch.Tensor]) -> list[tuple[str, float]]:

@@ -22,7 +22,9 @@ class MusicVAEConfig(TrainConfig):
 
     KL: per-unit free bits (`free_bits` nats per latent unit are not penalised) under a linear warm-up of beta over
     `kl_warmup` steps, so that the latent is used. `transpose` shifts each training batch by a random number of
-    semitones in the range (held-out windows never are)."""
+    semitones in the range (held-out windows never are). With `attribute_reg` > 0, latent dimension i is trained to
+    order the windows of a batch by attribute i (Pati & Lerch 2020, attribute-regularised VAE), which gives the
+    attribute vectors used by --edit a strong, consistent effect."""
 
     kind: ClassVar[str] = "musicvae"
     val_hint = "0.1 holds out a tenth of the pieces; 0 turns validation off"
@@ -42,6 +44,9 @@ class MusicVAEConfig(TrainConfig):
     beta: float = option(0.5, "Weight of the KL term after warm-up.")
     free_bits: float = option(0.25, "Nats of KL per latent unit that are not penalised (0: none).")
     kl_warmup: int = option(1000, "Steps over which beta ramps up from 0 (0: no warm-up).")
+    attribute_reg: float = option(10.0, "Weight of the attribute regulariser (AR-VAE): latent dims 0, 1, 2 are "
+                                        "trained to order the windows by density, range and syncopation, so that "
+                                        "--edit moves them (0: off).")
     transpose: str = option("-5..6", "Shift training windows by random semitones in this range, e.g. -5..6 (0: none).")
     max_pieces: int = option(0, "Use only the first N pieces (0: all).")
     val_split: float = option(0.1, "Fraction of pieces held out for validation (0: none).")
@@ -57,7 +62,7 @@ class MusicVAEConfig(TrainConfig):
             raise ConfigError(f"--hierarchical {self.hierarchical!r} is not one of auto, on, off", "pick auto, on or off")
         for name in ("hop", "latent", "hidden", "embed", "lr"):
             positive(name, getattr(self, name))
-        for name in ("beta", "free_bits", "kl_warmup", "max_pieces"):
+        for name in ("beta", "free_bits", "kl_warmup", "max_pieces", "attribute_reg"):
             positive(name, getattr(self, name), allow_zero=True)
         at_most("latent", self.latent, 4096, "use a latent of 4096 or fewer")
         at_most("hidden", self.hidden, 8192, "use 8192 hidden units or fewer")

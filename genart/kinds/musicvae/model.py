@@ -1,7 +1,8 @@
 """The musicvae kind: its training step (genart.core.trainable) and its sampler.
 
 - `MusicVAETrainable`: ELBO on windows of bars: cross-entropy of every voice's token at every step (nats per
-  window) + beta * KL, with per-unit free bits and a linear warm-up of beta. Held-out evaluation: the negative ELBO
+  window) + beta * KL, with per-unit free bits and a linear warm-up of beta, + attribute_reg times the attribute
+  regulariser (latent dims ordered by density, range, syncopation; logged as "order"). Held-out evaluation: the negative ELBO
   (one z per window from fixed noise, beta 1, no free bits) and the active units (latent dims whose posterior mean
   varies across held-out windows: Cov_x(E[z|x]) > 0.01). Each checkpoint stores the attribute vectors.
 - `MusicVAESampler`: encode files (or scores, or windows) to latents per window, decode latents to scores at a
@@ -21,9 +22,9 @@ import torch.nn.functional as F
 from genart.core.checkpoints import int_keys
 from genart.core.errors import ConfigError, DataError
 from genart.core.trainable import Trainable, fused_or_foreach
-from genart.kinds.musicvae.attributes import attribute_vectors, edited, parse_edits
+from genart.kinds.musicvae.attributes import attribute_order_loss, attribute_vectors, edited, parse_edits
 from genart.kinds.musicvae.config import MusicVAEConfig, transpose_range
-from genart.kinds.musicvae.data import grid_score, piece_grid, transpose_batch
+from genart.kinds.musicvae.data import grid_score, piece_grid, transpose_batch, window_attributes
 from genart.kinds.musicvae.network import MusicVAENet
 
 ACTIVE = 0.01  # a latent unit is active when Cov_x(E_q[z_i]) exceeds this (Burda et al. 2016)
@@ -87,9 +88,14 @@ class MusicVAETrainable(Trainable):
         kl_term = kl_units.mean(0).clamp_min(fb).sum() if fb > 0 else kl
         weight = self.kl_weight(step)
         loss = recon + weight * kl_term
+        if self.cfg.attribute_reg > 0:
+            order = attribute_order_loss(z, window_attributes(x))
+            loss = loss + self.cfg.attribute_reg * order
         with torch.no_grad():
             logged = {"loss": loss.detach(), "recon": recon.detach(), "kl": kl.detach(),
                       "active": (mu.var(0, correction=0) > ACTIVE).sum().float()}
+            if self.cfg.attribute_reg > 0:
+                logged["order"] = order.detach()
             if self.cfg.kl_warmup > 0:
                 logged["kl_weight"] = torch.tensor(weight)
         return loss, logged
