@@ -40,7 +40,7 @@ def positive(name: str, value: float | int | None, allow_zero: bool = False) -> 
         return
     if value < 0 or (value == 0 and not allow_zero):
         raise ConfigError(f"--{name.replace('_', '-')} must be {'non-negative' if allow_zero else 'positive'}, "
-                          f"got {value}", "give a number above zero")
+                          f"got {value}", "give zero or a number above it" if allow_zero else "give a number above zero")
 
 
 def at_most(name: str, value: float | int, limit: float | int, hint: str) -> None:
