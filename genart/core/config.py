@@ -54,6 +54,9 @@ class TrainConfig:
     """Options shared by every kind: data, budget, device and bookkeeping."""
 
     kind: ClassVar[str] = ""
+    # options added after runs were saved: the value such a run (whose config.json lacks the key) was trained with;
+    # each class names its own, and from_dict merges them along the class hierarchy
+    before_option: ClassVar[dict[str, Any]] = {}
     data: str = option("", "Training data: a folder, a file, or builtin:NAME.")
     seed: int = option(0, "Random seed.")
     batch: int = option(64, "Batch size.")
@@ -89,12 +92,16 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        """A saved config; one from before an option existed gets the value it was trained with (before_option)."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
             raise ConfigError(f"unknown {cls.kind} option(s): {', '.join(unknown)}",
                               "this run was made by a newer genart, or config.json was edited by hand")
-        return cls(**d)
+        earlier: dict[str, Any] = {}
+        for klass in reversed(cls.__mro__):
+            earlier.update(vars(klass).get("before_option", {}))
+        return cls(**{**{k: v for k, v in earlier.items() if k in known}, **d})
 
     def differences(self, other: TrainConfig) -> list[str]:
         """Options (other than the budget) whose values differ, as 'name: old -> new'."""

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from genart.core.config import TrainConfig, choice, option, positive
 from genart.core.errors import ConfigError
 
-# runs saved before an option existed were trained with what it now names: their config.json lacks the key
-BEFORE_OPTION: dict[str, Any] = {"fim": 0.0}
 # Off unless a kind turns it on: measured (benchmarks/fim_check.py, 600 steps) --fim 0.5 costs 1.4% (text) and 1.6%
 # (music) of held-out continuation loss; it buys music joins 17-22% lower in loss (so the music kind trains with 0.5),
 # but text middles that never ended (no EOM learnt in that budget). Text runs meant for `--infill` use --fim 0.5.
@@ -23,6 +21,7 @@ class RecurrentConfig(TrainConfig):
     redeclaring a field; `val_hint` says what --val-split holds out for it."""
 
     val_hint = "0.1 holds out a tenth of the data; 0 turns validation off"
+    before_option: ClassVar[dict[str, Any]] = {"fim": 0.0}
     val_split: float = option(0.1, "Fraction of the data held out for validation (0: none).")
     cell: str = option("lstm", "lstm or gru.")
     layers: int = option(2, "Recurrent layers.")
@@ -36,11 +35,6 @@ class RecurrentConfig(TrainConfig):
     clip: float = option(1.0, "Clip the gradient norm to this (0: no clipping).")
     fim: float = option(FIM_DEFAULT, "Share of training windows rearranged to teach filling a gap (fill-in-the-middle, "
                                      "for generate --infill; 0.5 is typical; 0: continuation only).")
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Any:
-        """A saved config; one from before an option existed gets the value it was trained with (BEFORE_OPTION)."""
-        return super().from_dict({**BEFORE_OPTION, **d})
 
     def validate_recurrent(self) -> None:
         """The checks every recurrent kind shares, run once the kind has filled in its defaults."""

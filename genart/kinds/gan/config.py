@@ -19,8 +19,6 @@ from genart.data.image_config import ImageConfig, multiple_of
 
 LOSSES = ("bce", "hinge", "r3gan")
 UPSAMPLES = ("resize", "transposed")
-# runs saved before an option existed were trained with what it now names: their config.json lacks the key
-BEFORE_OPTION = {"upsample": "transposed"}
 
 
 @dataclass
@@ -28,6 +26,7 @@ class GANConfig(PrivateConfig, ImageConfig):
     """The image GAN: `mlp` is the original design, `dcgan` the convolutional default."""
 
     kind: ClassVar[str] = "gan"
+    before_option: ClassVar[dict[str, Any]] = {"upsample": "transposed"}
     sample_every: int = option(200, "Write a sample grid every N steps (0: at the end).")
     arch: str = option("dcgan", "dcgan (convolutional) or mlp (the original design).")
     loss: str = option("", "r3gan (relativistic pairing loss with R1 and R2 gradient penalties, Huang et al. 2024; "
@@ -45,11 +44,6 @@ class GANConfig(PrivateConfig, ImageConfig):
     beta2: float = option(0.999, "Adam beta2.", cli=False)
     ema: float = option(0.999, "EMA decay of the generator used for sampling (0: off).")
     augment: str = option("auto", "DiffAugment: auto (on below 5,000 images), on or off.")
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> GANConfig:
-        """A saved config; one from before an option existed gets the value it was trained with (BEFORE_OPTION)."""
-        return super().from_dict({**BEFORE_OPTION, **d})  # type: ignore[return-value]
 
     def validate(self) -> None:
         super().validate()

@@ -23,6 +23,7 @@ class MusicConfig(RecurrentConfig):
     pieces of the data, for quick runs."""
 
     kind: ClassVar[str] = "music"
+    before_option: ClassVar[dict[str, Any]] = {"keys": "keep"}
     val_hint = "0.1 holds out a tenth of the pieces; 0 turns validation off"
     data: str = option("", MUSIC_DATA_HELP)
     seed: int = option(0, "Random seed (also picks the held-out pieces).")
@@ -38,11 +39,6 @@ class MusicConfig(RecurrentConfig):
     fim: float = option(0.5, "Share of training windows rearranged to teach filling bars (fill-in-the-middle, for "
                              "generate --infill; 0: continuation only). Measured: infilled bars join what follows "
                              "better than continued ones, for 1.6% of held-out continuation loss.")
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Any:
-        """A saved config; runs saved before `keys` existed kept their pieces' keys."""
-        return super().from_dict({"keys": "keep", **d})
 
     def validate(self) -> None:
         TrainConfig.validate(self)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from genart.core.config import TrainConfig, at_most, option, positive
 from genart.core.errors import ConfigError
@@ -27,6 +27,7 @@ class MusicVAEConfig(TrainConfig):
     attribute vectors used by --edit a strong, consistent effect."""
 
     kind: ClassVar[str] = "musicvae"
+    before_option: ClassVar[dict[str, Any]] = {"attribute_reg": 0.0}
     val_hint = "0.1 holds out a tenth of the pieces; 0 turns validation off"
     data: str = option("", MUSICVAE_DATA_HELP)
     seed: int = option(0, "Random seed (also picks the held-out pieces).")

@@ -170,3 +170,13 @@ def test_sixteen_bars_use_the_hierarchical_decoder() -> None:
     assert net.sample(mu, 0.5, torch.rand(3, 256, 2)).shape == (3, 256, 2)
     with pytest.raises(ConfigError, match="--bars 3"):
         MusicVAEConfig(data="x", bars=3).validate()
+
+
+def test_a_run_saved_before_the_regulariser_resumes_without_it() -> None:
+    from genart.kinds.musicvae.config import MusicVAEConfig
+
+    assert MusicVAEConfig().attribute_reg == 10.0
+    old = MusicVAEConfig(data="builtin:bach").to_dict()
+    del old["attribute_reg"]
+    assert MusicVAEConfig.from_dict(old).attribute_reg == 0.0
+    assert MusicVAEConfig.from_dict({**old, "attribute_reg": 3.0}).attribute_reg == 3.0
