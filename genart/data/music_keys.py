@@ -33,19 +33,26 @@ def pitch_class_histogram(score: Any) -> np.ndarray:
     return hist
 
 
+def _standardised(rows: np.ndarray) -> np.ndarray:
+    rows = rows - rows.mean(-1, keepdims=True)
+    return rows / np.sqrt((rows**2).sum(-1, keepdims=True))
+
+
+# every key's profile, standardised: row 12 * m + tonic is mode m ("major", "minor") on that tonic
+MODES = ("major", "minor")
+KEY_PROFILES = _standardised(np.stack([np.roll(p, t) for p in (MAJOR_PROFILE, MINOR_PROFILE) for t in range(12)]))
+
+
 def estimate_key(hist: np.ndarray) -> tuple[int, str, float]:
-    """(tonic pitch class 0-11, "major" or "minor", correlation) of the key whose profile best matches `hist`;
+    """(tonic pitch class 0-11, "major" or "minor", correlation) of the key whose profile best matches `hist`
+    (Pearson correlation with all 24 rotated profiles at once; the first best on a tie);
     (0, "major", 0.0) for an empty or flat histogram."""
     hist = np.asarray(hist, dtype=np.float64)
     if hist.sum() <= 0 or np.allclose(hist, hist[0]):
         return 0, "major", 0.0
-    best = (0, "major", -2.0)
-    for mode, profile in (("major", MAJOR_PROFILE), ("minor", MINOR_PROFILE)):
-        for tonic in range(12):
-            r = float(np.corrcoef(hist, np.roll(profile, tonic))[0, 1])
-            if r > best[2]:
-                best = (tonic, mode, r)
-    return best
+    r = KEY_PROFILES @ _standardised(hist)
+    best = int(np.argmax(r))
+    return best % 12, MODES[best // 12], float(r[best])
 
 
 def key_name(tonic: int, mode: str) -> str:
