@@ -5,6 +5,7 @@
 - A held-out split by piece (drawn with the run's seed); `--transpose -5..6` adds transposed copies of the
   training pieces only.
 - The report (data.json) lists the counts and every skipped file with its reason.
+- Token ids are cached per user (genart.kinds.music.token_cache), so a second run on the same data skips MidiTok.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Any
 import torch
 
 from genart.core.errors import ConfigError, DataError
-from genart.data.music import PITCH_RANGE, bars_of, read_pieces, reason, small_data_warning, split_pieces, transposed
+from genart.data.music import PITCH_RANGE, bars_of, read_pieces, small_data_warning, split_pieces, transposed
 from genart.data.music_keys import normalise_keys
+from genart.kinds.music.token_cache import encode_pieces
 from genart.models.infill import MARKERS, Markers
 
 MIN_PIECE_TOKENS = 16  # a piece shorter than this (after tokenisation) is skipped as too short
@@ -115,11 +117,9 @@ def load_music(cfg: Any, resolved: dict[str, Any]) -> MusicData:
     skipped = report["skipped_files"]
     tokens: list[list[int]] = []
     kept: list[tuple[str, Any]] = []
-    for name, score in pieces:
-        try:
-            ids = vocab.encode(score)
-        except Exception as e:  # noqa: BLE001 - a piece MidiTok cannot tokenise is skipped, not fatal
-            skipped.append({"file": name, "reason": f"could not be tokenised ({reason(e)})"})
+    for (name, score), ids in zip(pieces, encode_pieces(vocab, pieces), strict=True):
+        if isinstance(ids, str):
+            skipped.append({"file": name, "reason": ids})
             continue
         if len(ids) < MIN_PIECE_TOKENS:
             skipped.append({"file": name, "reason": f"too short ({len(ids)} tokens; at least {MIN_PIECE_TOKENS} needed)"})

@@ -149,6 +149,29 @@ def test_a_messy_folder_ingests_with_a_report(tmp_path: Path) -> None:
     assert "no notes" in {s["file"]: s["reason"] for s in dropped.report["skipped_files"]}["drums.mid"]
 
 
+def test_tokens_are_cached_per_data_set_and_a_damaged_cache_is_remade(tmp_path: Path, monkeypatch) -> None:
+    from genart.kinds.music.config import MusicConfig
+    from genart.kinds.music.data import MusicVocab, load_music
+
+    monkeypatch.setenv("GENART_CACHE", str(tmp_path / "cache"))
+    calls = []
+    encode = MusicVocab.encode
+    monkeypatch.setattr(MusicVocab, "encode", lambda self, score: calls.append(1) or encode(self, score))
+    root = messy_music_folder(tmp_path / "messy")
+    first = load_music(MusicConfig(data=str(root), val_split=0.0), {})
+    assert len(calls) == 6  # the six readable pieces, the too-short one among them
+    [cache] = (tmp_path / "cache" / "tokens").glob("*.npz")
+    again = load_music(MusicConfig(data=str(root), val_split=0.0), {})
+    assert len(calls) == 6, "the second read tokenised again instead of reading the cache"
+    assert again.train_ids.tolist() == first.train_ids.tolist()
+    assert again.report["skipped_files"] == first.report["skipped_files"]
+    cache.write_bytes(b"damaged")
+    remade = load_music(MusicConfig(data=str(root), val_split=0.0), {})
+    assert len(calls) == 12 and remade.train_ids.tolist() == first.train_ids.tolist()
+    load_music(MusicConfig(data=str(root), val_split=0.0, tokenizer="tsd"), {})  # another tokenizer: its own file
+    assert len(list((tmp_path / "cache" / "tokens").glob("*.npz"))) == 2
+
+
 def test_transposition_augments_training_pieces_only(tmp_path: Path) -> None:
     from genart.kinds.music.config import MusicConfig
     from genart.kinds.music.data import load_music
