@@ -8,29 +8,21 @@ printed and written to benchmarks/RESULTS-music.md with the load average: run it
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 
 import torch
+from machine import chorale_bench_args, results_header
 from rich.console import Console
 
 HERE = Path(__file__).resolve().parent
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
-    ap.add_argument("--pieces", type=int, default=40, help="chorales to use")
-    ap.add_argument("--steps", type=int, default=60, help="training steps to time")
-    ap.add_argument("--device", default="cpu")
-    args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args = chorale_bench_args(__doc__, 60)
     from symusic import Score
 
     from genart.data.music import builtin_pieces
@@ -39,10 +31,8 @@ def main() -> None:
     from genart.kinds.music.model import MusicSampler
     from genart.train import Trainer
 
-    load = os.getloadavg()[0]
     raw, _ = builtin_pieces("bach", args.pieces)
-    lines = [f"# genart music benchmarks\n\n{platform.processor() or platform.machine()}, {torch.get_num_threads()} "
-             f"threads, torch {torch.__version__}, load average {load:.2f} before\n"]
+    lines = [results_header("genart music benchmarks")]
     for name in ("remi", "tsd"):
         vocab = MusicVocab(name)
         t0 = time.perf_counter()

@@ -10,15 +10,14 @@ benchmarks/RESULTS-musicvae.md with the load average: run it on a quiet machine.
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 
 import torch
+from machine import chorale_bench_args, results_header
 from rich.console import Console
 
 HERE = Path(__file__).resolve().parent
@@ -59,14 +58,7 @@ def reference_steps_per_second(net: torch.nn.Module, windows: torch.Tensor, batc
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
-    ap.add_argument("--pieces", type=int, default=40, help="chorales to use")
-    ap.add_argument("--steps", type=int, default=20, help="training steps to time")
-    ap.add_argument("--device", default="cpu")
-    args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args = chorale_bench_args(__doc__, 20)
     import genart
     from genart.io.midi import write_midi
     from genart.kinds.musicvae.config import MusicVAEConfig
@@ -75,9 +67,7 @@ def main() -> None:
     from genart.morph import morph_file
     from genart.train import Trainer
 
-    load = os.getloadavg()[0]
-    lines = [f"# genart music VAE benchmarks\n\n{platform.processor() or platform.machine()}, {torch.get_num_threads()} "
-             f"threads, torch {torch.__version__}, load average {load:.2f} before\n"]
+    lines = [results_header("genart music VAE benchmarks")]
     with tempfile.TemporaryDirectory() as d:
         cfg = MusicVAEConfig(data="builtin:bach", max_pieces=args.pieces, steps=args.steps, sample_every=0,
                              log_every=10, device=args.device, threads=args.threads)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import platform
@@ -62,3 +63,22 @@ def bf16_lstm() -> bool:
     except RuntimeError:
         return False
     return True
+
+
+def chorale_bench_args(doc: str, steps: int) -> argparse.Namespace:
+    """The options of the benchmarks that time training on the first --pieces Bach chorales; sets torch's threads."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
+    ap.add_argument("--pieces", type=int, default=40, help="chorales to use")
+    ap.add_argument("--steps", type=int, default=steps, help="training steps to time")
+    ap.add_argument("--device", default="cpu")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    return args
+
+
+def results_header(title: str) -> str:
+    """The first lines of a RESULTS file: the title, the processor, threads, torch and the load before."""
+    return (f"# {title}\n\n{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
+            f"torch {torch.__version__}, load average {os.getloadavg()[0]:.2f} before\n")

@@ -11,7 +11,7 @@ written is not used.
 from __future__ import annotations
 
 import hashlib
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +20,8 @@ import numpy as np
 from genart.data.music import cache_root, reason
 
 
-def package_version(name: str) -> str:
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "unknown"
-
-
 def cache_path(vocab: Any, pieces: list[tuple[str, Any]]) -> Path:
-    h = hashlib.sha256(f"{vocab.name}|miditok {package_version('miditok')}|symusic {package_version('symusic')}"
-                       .encode())
+    h = hashlib.sha256(f"{vocab.name}|miditok {version('miditok')}|symusic {version('symusic')}".encode())
     for _, score in pieces:
         data = score.dumps_midi()
         h.update(len(data).to_bytes(8, "little"))
